@@ -1,0 +1,137 @@
+"""Parameters in force each week: the config's values with scenario shocks applied.
+
+Levers are held as arrays over banks (index 0 is the focal bank, then the
+competitors in the market file's order), so every process reads, for
+example, ``p.lev.app_quality[b]``.
+
+Shock targets (see :class:`sim.config.Shock`):
+    ``market.environment.<name>``  a market condition
+    ``market.behaviour.<name>``    a behavioural coefficient
+    ``strategy.<lever>``           a lever of the focal bank
+    ``banks.<lever>``              a lever of every bank
+    ``banks.<bank>.<lever>``       a lever of one bank
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+from sim.config import Behaviour, Environment, Levers, ScenarioConfig, Shock
+from sim.errors import ConfigError
+
+LEVER_NAMES: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(Levers) if f.name not in ("name", "description")
+)
+
+
+def _ranges(cls) -> dict[str, tuple[float | None, float | None]]:
+    return {f.name: (f.metadata.get("lo"), f.metadata.get("hi")) for f in dataclasses.fields(cls)}
+
+
+_LEVER_RANGE = _ranges(Levers)
+_ENV_RANGE = _ranges(Environment)
+_BEH_RANGE = _ranges(Behaviour)
+
+
+@dataclass
+class Target:
+    """Where a shock acts: a section, a name, and for levers the bank indices."""
+
+    section: str  # "env", "beh" or "lev"
+    name: str
+    banks: tuple[int, ...] = ()
+
+
+def resolve_target(target: str, bank_names: list[str]) -> Target:
+    """Parse a shock target; an unknown one is a ConfigError listing what is allowed."""
+    parts = target.split(".")
+    env = [f.name for f in dataclasses.fields(Environment)]
+    beh = [f.name for f in dataclasses.fields(Behaviour) if f.type in ("float", "int", float)]
+    if parts[:2] == ["market", "environment"] and len(parts) == 3 and parts[2] in env:
+        return Target("env", parts[2])
+    if parts[:2] == ["market", "behaviour"] and len(parts) == 3 and parts[2] in beh:
+        return Target("beh", parts[2])
+    if parts[0] == "strategy" and len(parts) == 2 and parts[1] in LEVER_NAMES:
+        return Target("lev", parts[1], (0,))
+    if parts[0] == "banks" and len(parts) == 2 and parts[1] in LEVER_NAMES:
+        return Target("lev", parts[1], tuple(range(len(bank_names))))
+    if (
+        parts[0] == "banks"
+        and len(parts) == 3
+        and parts[1] in bank_names
+        and parts[2] in LEVER_NAMES
+    ):
+        return Target("lev", parts[2], (bank_names.index(parts[1]),))
+    raise ConfigError(
+        f"shock target {target!r} does not exist; allowed: market.environment.<"
+        f"{'|'.join(env)}>, market.behaviour.<a numeric behaviour name>, strategy.<lever>, "
+        f"banks.<lever> or banks.<bank>.<lever> with lever one of {', '.join(LEVER_NAMES)} "
+        f"and bank one of {', '.join(bank_names)}"
+    )
+
+
+def _shocked(base: float, shock: Shock) -> float:
+    if shock.mode == "set":
+        return float(shock.value)
+    if shock.mode == "multiply":
+        return base * float(shock.value)
+    return base + float(shock.value)
+
+
+def shock_weight(shock: Shock, week: int) -> float:
+    """How far the shock has moved its target at ``week`` (0 none, 1 fully)."""
+    if week < shock.start:
+        return 0.0
+    if shock.shape == "step":
+        return 1.0 if week <= shock.end else 0.0
+    span = max(shock.end - shock.start, 1)
+    return min((week - shock.start) / span, 1.0)
+
+
+class Params:
+    """Base parameters of a run and their shocked values week by week."""
+
+    def __init__(self, market, strategy: Levers, scenario: ScenarioConfig, bank_names):
+        """Gather the market's and banks' settings; ``bank_names[0]`` is the focal bank."""
+        self.bank_names = list(bank_names)
+        self.env0 = {f.name: getattr(market.environment, f.name)
+                     for f in dataclasses.fields(Environment)}
+        self.beh0 = {f.name: getattr(market.behaviour, f.name)
+                     for f in dataclasses.fields(Behaviour)}
+        self.beh0["cost_per_contact"] = np.asarray(self.beh0["cost_per_contact"], float)
+        levers = [strategy] + [market.banks[n].levers for n in self.bank_names[1:]]
+        self.lev0 = {
+            name: np.array([float(getattr(lv, name)) for lv in levers]) for name in LEVER_NAMES
+        }
+        self.shocks = [(s, resolve_target(s.target, self.bank_names)) for s in scenario.shocks]
+
+    def at(self, week: int) -> SimpleNamespace:
+        """The parameters in force at ``week``: ``.env``, ``.beh``, ``.lev`` namespaces."""
+        env = dict(self.env0)
+        beh = dict(self.beh0)
+        lev = {k: v.copy() for k, v in self.lev0.items()}
+        for shock, tgt in self.shocks:
+            w = shock_weight(shock, week)
+            if w == 0.0:
+                continue
+            if tgt.section == "lev":
+                for b in tgt.banks:
+                    base = self.lev0[tgt.name][b]
+                    lo, hi = _LEVER_RANGE[tgt.name]
+                    val = base + w * (_shocked(base, shock) - base)
+                    lev[tgt.name][b] = float(np.clip(val, lo, hi))
+            else:
+                store, rng_ = (env, _ENV_RANGE) if tgt.section == "env" else (beh, _BEH_RANGE)
+                base0 = (self.env0 if tgt.section == "env" else self.beh0)[tgt.name]
+                lo, hi = rng_[tgt.name]
+                val = base0 + w * (_shocked(base0, shock) - base0)
+                lo = -np.inf if lo is None else lo
+                hi = np.inf if hi is None else hi
+                store[tgt.name] = type(base0)(np.clip(val, lo, hi))
+        return SimpleNamespace(
+            env=SimpleNamespace(**env), beh=SimpleNamespace(**beh), lev=SimpleNamespace(**lev)
+        )

@@ -1,0 +1,40 @@
+"""9. Accounting per bank.
+
+* revenue: ``revenue_per_product * products + revenue_per_payment * bank payments``;
+* cost to serve: ``sum_c contacts[b, c] * cost_per_contact[c]
+  + rm_contacts * cost_rm_contact``;
+* acquisition spend: ``prospect_touches * cost_prospect_touch`` + sign-up and
+  referral bonuses + partner-scene fees (20 RMB x scene_partnerships per
+  scene-acquired account);
+* retention spend: ``offers shown to customers * cost_existing_touch + pushes *
+  cost_push + rewards + reactivation contacts * cost_existing_touch``;
+* rewards: ``cost_reward_point * rewards[b]`` per contact, accrued as points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def run(model) -> None:
+    """Book the week's revenue, costs and marketing spend per bank."""
+    pop, p, wk, tally = model.pop, model.p, model.week, model.tally
+    beh, lev = p.beh, p.lev
+    products = np.where(pop.has, pop.products, 0).sum(axis=0)
+    tally.revenue += beh.revenue_per_product * products + beh.revenue_per_payment * (
+        tally.bank_payments
+    )
+    tally.cost_to_serve += tally.contacts @ beh.cost_per_contact[: tally.contacts.shape[1]]
+    tally.cost_to_serve += tally.rm_contacts * beh.cost_rm_contact
+    reward_per_contact = beh.cost_reward_point * lev.rewards
+    pop.points += (wk.contacts * reward_per_contact[None, :]).astype(np.float32)
+    tally.rewards_paid += wk.contacts.sum(axis=0) * reward_per_contact
+    tally.acquisition_spend += (
+        wk.plan.prospect_touches * beh.cost_prospect_touch + tally.bonus_paid + tally.referral_paid
+    )
+    tally.retention_spend += (
+        wk.offers_to_existing.sum(axis=0) * beh.cost_existing_touch
+        + tally.pushes * beh.cost_push
+        + tally.rewards_paid
+        + wk.reactivation_contacts * beh.cost_existing_touch
+    )

@@ -1,0 +1,88 @@
+"""3. Entries and exits.
+
+Exits: each customer leaves with probability ``exit_rate`` (twice that for
+seniors); all its accounts close and its row is freed (not a switch).
+
+Entries: ``Poisson(entry_rate * initial_size)`` young customers with first
+financial needs (the "unreached") take free rows and their ties. Their cohort
+is Gen Z with probability ``entry_genz_share``, senior with
+``entry_senior_share``, else millennial or Gen X. Each opens a first account
+at bank ``b`` with probability proportional to
+``customers[b] * exp(digital * app_quality[b] + bonus_elasticity * signup_bonus[b]
+* deal + 2 * scene_partnerships[b] * scene_user)``; the account counts as
+incentive-driven with the share of that pull due to bonus and scenes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.population import CH, NEVER, draw_traits, initial_habits
+
+
+def run(model) -> None:
+    """Remove leavers and place entrants."""
+    pop, p, t = model.pop, model.p, model.t
+    rng = model.stream("demography")
+    env = p.env
+    cap = pop.capacity
+    u = rng.random(cap)
+    rate = env.exit_rate * np.where(pop.cohort == 3, 2.0, 1.0)
+    leave = pop.alive & (u < rate)
+    pop.alive[leave] = False
+    pop.has[leave] = False
+    pop.products[leave] = 0
+    model.tally.exits = int(leave.sum())
+
+    n_new = int(rng.poisson(env.entry_rate * model.initial_size))
+    free = np.flatnonzero(~pop.alive)[:n_new]
+    n = free.size
+    if n == 0:
+        return
+    g, s = env.entry_genz_share, env.entry_senior_share
+    rest = max(1.0 - g - s, 0.0)
+    mix = model.market.customers
+    tr = draw_traits(rng, n, mix, cohort_shares=[g, rest * 0.6, rest * 0.4, s])
+    B = pop.n_banks
+    lev = p.lev
+    customers = pop.has.sum(axis=0).astype(float) + 1.0
+    scene = (tr["scene_user_u"] < env.platform_scene_reach).astype(float)
+    bonus = p.beh.bonus_elasticity * lev.signup_bonus[None, :] * tr["deal"][:, None]
+    scenes = 2.0 * lev.scene_partnerships[None, :] * scene[:, None]
+    base = np.log(customers)[None, :] + tr["digital"][:, None] * lev.app_quality[None, :]
+    keys = base + bonus + scenes + rng.gumbel(size=(n, B))
+    first = np.argmax(keys, axis=1)
+    pull_inc = np.take_along_axis(bonus + scenes, first[:, None], 1)[:, 0]
+    incentive = model.stream("demography", 1).random(n) < (1.0 - np.exp(-pull_inc))
+
+    pop.alive[free] = True
+    for name in ("segment", "cohort", "digital", "wants_human", "deal", "rm_draw"):
+        getattr(pop, name)[free] = tr[name]
+    pop.scene_user[free] = tr["scene_user_u"]
+    pop.has[free] = False
+    pop.has[free, first] = True
+    pop.products[free] = 0
+    pop.products[free, first] = 1
+    pop.sat[free] = 0.5
+    pop.bond[free] = 0.0
+    pop.points[free] = 0.0
+    pop.incentive[free] = False
+    pop.incentive[free, first] = incentive
+    pop.dormant[free] = False
+    pop.ti_open[free] = NEVER
+    pop.ti_open[free, first] = t
+    pop.ti_last[free] = NEVER
+    pop.ti_last[free, first] = t
+    pop.ti_app[free] = NEVER
+    pop.primary[free] = first
+    pop.habit[free] = initial_habits(tr, mix.online_habit_share)
+    pop.fatigue[free] = 0.0
+    pop.platform_habit[free] = tr["digital"] * (0.5 + 0.5 * tr["platform_u"])
+    pop.ti_online[free] = np.where(pop.habit[free, CH["online"]] > 0, t, NEVER)
+    pop.ti_entry[free] = t
+    pop.branch_months[free] = 0
+    pop.echannel[free] = 0
+    model.tally.entries = n
+    np.add.at(model.tally.opens, first, 1)
+    np.add.at(model.tally.opens_incentive, first[incentive], 1)
+    model.record_openings(free, first, incentive)

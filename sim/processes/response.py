@@ -1,0 +1,97 @@
+"""7. Marketing response: offers, cross-sell, reactivation and referrals.
+
+Offers shown to customer ``n`` by bank ``b`` this week:
+``offers ~ Poisson(cross_sell[b] * touch_mult[b] * contacts[n,b]
++ event_offers[b] * events[n])`` with ``events ~ Poisson(event_rate)``.
+Relevant offers ``~ Binomial(offers, relevance[b])`` (event offers count
+twice as relevant: relevance ``min(1, 2 * relevance)``); accepted
+``~ Binomial(relevant, accept_relevant * (1 + low_threshold_products[b] *
+[long tail]))`` plus ``Binomial(irrelevant, accept_irrelevant)``. Each
+acceptance adds a product (at most ``max_products``); each irrelevant offer
+costs ``wrong_offer_penalty`` satisfaction.
+
+Wealth and credit needs served add a product with probability
+``product_from_need``; products lapse at ``product_lapse`` each (the account
+itself stays).
+
+Relationship managers: a head or mid customer has one at bank ``b`` when
+``rm_draw < rm_coverage[b]``; the RM reaches out with probability 0.25 a week:
+a human remote contact with an offer of relevance 0.8.
+
+Reactivation: a dormant account is contacted with probability
+``reactivation[b] / 4`` a week and comes back with ``reactivation_success``.
+
+Referrals: the hazard that a tie brings customer ``n`` to bank ``b`` is
+``referral_rate * referral_bonus[b] / 100 * share of n's ties who hold b and
+are satisfied (sat > 0.6)``. Word of mouth ``wom[n,b]`` is the mean over
+``n``'s ties of ``sat`` at their primary bank ``b`` (0 for other banks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.population import CH
+
+
+def run(model) -> None:
+    """Show offers, apply acceptances, reactivate, compute referral and WOM pressure."""
+    pop, p, wk, tally, t = model.pop, model.p, model.week, model.tally, model.t
+    beh, lev = p.beh, p.lev
+    plan = wk.plan
+    N, B = pop.has.shape
+    rng = model.stream("response")
+    events = rng.poisson(beh.event_rate, N)
+
+    tail = (pop.segment == 2)[:, None]
+    has_rm = (
+        (pop.rm_draw[:, None] < lev.rm_coverage[None, :]) & (pop.segment < 2)[:, None] & pop.has
+    )
+    rm_contact = has_rm & (rng.random((N, B)) < 0.25)
+    tally.rm_contacts += rm_contact.sum(axis=0)
+    wk.human += rm_contact
+    wk.contacts += rm_contact
+    pop.ti_last[rm_contact] = t
+    tally.contacts[:, CH["remote"]] += rm_contact.sum(axis=0)
+
+    lam_cross = lev.cross_sell[None, :] * plan.touch_mult[None, :] * wk.contacts
+    lam_event = lev.event_offers[None, :] * events[:, None] * pop.has
+    r1 = model.stream("response", 1)
+    cross = r1.poisson(np.where(pop.has, lam_cross, 0.0))
+    event = r1.poisson(lam_event)
+    rel = plan.relevance[None, :]
+    rel_cross = r1.binomial(cross, np.broadcast_to(rel, cross.shape))
+    rel_event = r1.binomial(event, np.broadcast_to(np.minimum(2 * rel, 1.0), event.shape))
+    relevant = rel_cross + rel_event + rm_contact
+    shown = cross + event + rm_contact
+    p_acc = np.clip(beh.accept_relevant * (1.0 + lev.low_threshold_products[None, :] * tail),
+                    0.0, 1.0)
+    accepted = r1.binomial(relevant, p_acc) + r1.binomial(shown - relevant, beh.accept_irrelevant)
+    tally.offers_shown += shown.sum(axis=0)
+    tally.offers_accepted += accepted.sum(axis=0)
+    wk.offers_to_existing = shown
+    pop.sat -= (beh.wrong_offer_penalty * (shown - relevant)).astype(np.float32)
+    np.clip(pop.sat, 0.0, 1.0, out=pop.sat)
+
+    r2 = model.stream("response", 2)
+    from_need = r2.binomial(wk.served, beh.product_from_need)
+    lapse = r2.binomial(np.maximum(pop.products.astype(np.int64) - 1, 0), beh.product_lapse)
+    prod = pop.products.astype(np.int16) + accepted + from_need - lapse
+    pop.products[:] = np.where(pop.has, np.clip(prod, 1, beh.max_products), 0)
+
+    r3 = model.stream("response", 3)
+    contacted = pop.dormant & (r3.random((N, B)) < lev.reactivation[None, :] / 4.0)
+    back = contacted & (r3.random((N, B)) < beh.reactivation_success)
+    wk.reactivation_contacts = contacted.sum(axis=0)
+    pop.ti_last[back] = t
+
+    deg = np.maximum(model.degree, 1)[:, None]
+    is_primary = pop.primary[:, None] == np.arange(B)[None, :]
+    X = np.concatenate(
+        [(pop.has & (pop.sat > 0.6)).astype(np.float32),
+         (is_primary * pop.sat).astype(np.float32)], axis=1
+    )
+    X[~pop.alive] = 0.0
+    ties = (model.adjacency @ X) / deg
+    satisfied_ties, wk.wom = ties[:, :B], ties[:, B:]
+    wk.referral = beh.referral_rate * lev.referral_bonus[None, :] / 100.0 * satisfied_ties

@@ -1,0 +1,127 @@
+"""One run: ``run(cfg) -> RunResult`` (pure) and ``write_run`` (the run folder).
+
+A run folder holds:
+
+* ``config.yaml``: the full resolved config (re-run it with ``python -m sim
+  --config-dir <folder> --config-name config``... or ``sim.run(load_config(folder))``);
+* ``series_market.csv``, ``series_banks.csv``: weekly time series (market; per bank
+  with contacts per channel);
+* ``summary.json``: identity (strategy, scenario, seed, market, weeks, population,
+  version) and every outcome of :data:`sim.outcomes.OUTCOMES`;
+* ``timings.json``: wall time per process (not part of the reproducible outputs);
+* ``plots/*.png``: channel mix, active customers, switching flows, payment share;
+* ``COMPLETE``: written last; a folder without it is incomplete.
+
+Every file is written to a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from sim.config import Config
+from sim.measure import compute_outcomes
+from sim.model import Bank, BankingMarket
+from sim.validate import validate
+
+COMPLETE = "COMPLETE"
+FAILED = "FAILED"
+
+
+def package_version() -> str:
+    """The installed version of the lab."""
+    try:
+        return version("bank-engagement-lab")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    market: pd.DataFrame
+    banks: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def build(cfg: DictConfig | Config) -> BankingMarket:
+    """Validate a config and build the model (no weeks simulated yet)."""
+    return BankingMarket(validate(cfg))
+
+
+def run(cfg: DictConfig | Config, progress: Callable[[int], None] | None = None) -> RunResult:
+    """Simulate a run from its config; a pure function of the config (seed included)."""
+    c = validate(cfg)
+    t0 = time.perf_counter()
+    model = BankingMarket(c)
+    t_build = time.perf_counter() - t0
+    model.run_model(progress)
+    outcomes = compute_outcomes(model)
+    market = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    market.insert(0, "week", range(1, len(market) + 1))
+    banks = model.datacollector.get_agenttype_vars_dataframe(Bank).reset_index()
+    banks = banks.rename(columns={"Step": "week"}).drop(columns=["AgentID"])
+    summary = {
+        "strategy": c.strategy.name,
+        "scenario": c.scenario.name,
+        "seed": int(c.seed),
+        "market": c.market.name,
+        "weeks": int(c.weeks),
+        "population": int(c.population.size),
+        "version": package_version(),
+        "outcomes": outcomes,
+    }
+    timings = {"build": t_build, **model.process_seconds, "total": time.perf_counter() - t0}
+    resolved = OmegaConf.to_container(OmegaConf.structured(c), resolve=True)
+    return RunResult(resolved, summary, market, banks, timings)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_run(result: RunResult, folder: Path, plots: bool = True) -> Path:
+    """Write the run folder; refuses to overwrite a complete run."""
+    folder = Path(folder)
+    if (folder / COMPLETE).exists():
+        raise FileExistsError(f"{folder} already holds a complete run; choose another folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic_write(folder / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(result.config)))
+    _atomic_write(folder / "series_market.csv", result.market.to_csv(index=False,
+                                                                     float_format="%.10g"))
+    _atomic_write(folder / "series_banks.csv", result.banks.to_csv(index=False,
+                                                                   float_format="%.10g"))
+    _atomic_write(folder / "summary.json", json.dumps(result.summary, indent=2,
+                                                      allow_nan=True) + "\n")
+    _atomic_write(folder / "timings.json", json.dumps(result.timings, indent=2) + "\n")
+    if plots:
+        from sim.plots import run_plots
+
+        run_plots(result, folder / "plots")
+    _atomic_write(folder / COMPLETE, "complete\n")
+    return folder
+
+
+def is_complete(folder: Path) -> bool:
+    """Whether a run folder was written to the end."""
+    return (Path(folder) / COMPLETE).exists()
+
+
+def load_config(folder: Path) -> DictConfig:
+    """The resolved config of a run folder (to re-run it exactly)."""
+    return OmegaConf.load(Path(folder) / "config.yaml")  # type: ignore[return-value]

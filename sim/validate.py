@@ -1,0 +1,172 @@
+"""Validation of a composed config before any simulation work starts.
+
+Types and unknown keys are checked by Hydra/OmegaConf against the schemas of
+:mod:`sim.config`; this module checks what they cannot: ranges, shares that
+must sum to one, the market's banks, scenario shocks, and whether the
+population fits in this machine's memory. Every error names the file, the key,
+the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from sim.config import (
+    SHOCK_MODES,
+    SHOCK_SHAPES,
+    Config,
+)
+from sim.errors import ConfigError
+from sim.params import resolve_target
+from sim.paths import CONFIG_DIR, SCENARIO_DIR
+
+#: Estimated peak bytes per customer row: state plus the step's temporaries, per bank.
+BYTES_PER_ROW_BASE = 400
+BYTES_PER_ROW_PER_BANK = 260
+
+
+def source_of(key: str, choices: dict[str, str] | None) -> str:
+    """The file a key most likely came from (the group's chosen file, else config.yaml)."""
+    choices = choices or {}
+    group = key.split(".", 1)[0]
+    if group == "scenario" and choices.get("scenario"):
+        return str(SCENARIO_DIR / f"{choices['scenario']}.yaml")
+    if group in ("market", "strategy") and choices.get(group):
+        return str(CONFIG_DIR / group / f"{choices[group]}.yaml")
+    return f"{CONFIG_DIR / 'config.yaml'} or the command line"
+
+
+def _fail(key: str, value: Any, allowed: str, choices) -> ConfigError:
+    return ConfigError(
+        f"{source_of(key, choices)}: {key} = {value!r} is not allowed; allowed: {allowed}"
+    )
+
+
+def _check_number(key: str, value: Any, meta: dict, choices) -> None:
+    lo, hi = meta.get("lo"), meta.get("hi")
+    unit = meta.get("unit", "")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(key, value, "a number", choices)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(key, value, "a finite number", choices)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        lo_s = "-inf" if lo is None else f"{lo:g}"
+        hi_s = "inf" if hi is None else f"{hi:g}"
+        raise _fail(key, value, f"[{lo_s}, {hi_s}] {unit}".strip(), choices)
+
+
+def _walk(obj: Any, prefix: str, choices) -> None:
+    """Check every ranged field of a dataclass tree."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            _walk(value, key + ".", choices)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if dataclasses.is_dataclass(v):
+                    _walk(v, f"{key}.{k}.", choices)
+        elif isinstance(value, list) and f.metadata.get("lo") is not None:
+            for i, v in enumerate(value):
+                _check_number(f"{key}[{i}]", v, f.metadata, choices)
+        elif f.metadata.get("lo") is not None or f.metadata.get("hi") is not None:
+            _check_number(key, value, f.metadata, choices)
+
+
+def _shares(key: str, values: list[float], n: int, choices) -> None:
+    if len(values) != n:
+        raise _fail(key, values, f"a list of {n} shares", choices)
+    if abs(sum(values) - 1.0) > 1e-6:
+        raise _fail(key, values, f"{n} shares in [0, 1] summing to 1 (sum is {sum(values):g})",
+                    choices)
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (MemAvailable), or the physical size if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def estimated_bytes(size: int, headroom: float, n_banks: int) -> int:
+    """Estimated peak memory of a run of ``size`` customers."""
+    rows = math.ceil(size * (1.0 + headroom))
+    return rows * (BYTES_PER_ROW_BASE + BYTES_PER_ROW_PER_BANK * n_banks)
+
+
+def to_config(cfg: DictConfig | Config) -> Config:
+    """The config as a ``Config`` object (merged onto the schema if needed)."""
+    if isinstance(cfg, Config):
+        return cfg
+    merged = OmegaConf.merge(OmegaConf.structured(Config), cfg)
+    return OmegaConf.to_object(merged)  # type: ignore[return-value]
+
+
+def validate(cfg: DictConfig | Config, choices: dict[str, str] | None = None) -> Config:
+    """Check a composed config; return it as a ``Config`` object or raise ConfigError."""
+    try:
+        c = to_config(cfg)
+    except ConfigError:
+        raise
+    except Exception as err:  # OmegaConf validation errors
+        raise ConfigError(f"{source_of(str(getattr(err, 'full_key', '')), choices)}: "
+                          f"{err}") from err
+    _walk(c, "", choices)
+    m = c.market
+    mix = m.customers
+    _shares("market.customers.segments", list(mix.segments), 3, choices)
+    _shares("market.customers.cohorts", list(mix.cohorts), 4, choices)
+    if len(mix.digital_by_cohort) != 4:
+        raise _fail("market.customers.digital_by_cohort", mix.digital_by_cohort,
+                    "a list of 4 scores, one per cohort", choices)
+    if len(m.behaviour.cost_per_contact) != 7:
+        raise _fail("market.behaviour.cost_per_contact", m.behaviour.cost_per_contact,
+                    "a list of 7 costs: branch, atm, online, mobile, messaging, remote, open",
+                    choices)
+    if m.focal not in m.banks:
+        raise _fail("market.focal", m.focal, f"one of the market's banks: {', '.join(m.banks)}",
+                    choices)
+    if not 3 <= len(m.banks) <= 7:
+        raise _fail("market.banks", list(m.banks),
+                    "the focal bank plus 2 to 6 competitors", choices)
+    if sum(b.share for b in m.banks.values()) <= 0:
+        raise _fail("market.banks.*.share", [b.share for b in m.banks.values()],
+                    "shares with a positive sum", choices)
+    env = c.scenario
+    names = [m.focal] + [n for n in m.banks if n != m.focal]
+    for i, s in enumerate(env.shocks):
+        key = f"scenario.shocks[{i}]"
+        try:
+            resolve_target(s.target, names)
+        except ConfigError as err:
+            raise ConfigError(f"{source_of('scenario', choices)}: {key}.target: {err}") from None
+        if s.mode not in SHOCK_MODES:
+            raise _fail(f"{key}.mode", s.mode, " | ".join(SHOCK_MODES), choices)
+        if s.shape not in SHOCK_SHAPES:
+            raise _fail(f"{key}.shape", s.shape, " | ".join(SHOCK_SHAPES), choices)
+        if not isinstance(s.value, int | float) or not math.isfinite(s.value):
+            raise _fail(f"{key}.value", s.value, "a finite number", choices)
+        if s.start >= c.weeks:
+            raise _fail(f"{key}.start", s.start,
+                        f"a week in the simulated weeks 0..{c.weeks - 1}", choices)
+        if s.end < s.start:
+            raise _fail(f"{key}.end", s.end, f"a week >= start ({s.start})", choices)
+    need = estimated_bytes(c.population.size, c.population.headroom, len(m.banks))
+    have = available_memory()
+    if need > 0.8 * have:
+        raise _fail(
+            "population.size", c.population.size,
+            f"a population whose estimated memory ({need / 2**30:.1f} GiB) fits in 80% of "
+            f"the memory available now ({have / 2**30:.1f} GiB)", choices,
+        )
+    return c
