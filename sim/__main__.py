@@ -35,7 +35,7 @@ def run_job(cfg: DictConfig) -> dict:
     out = Path(cfg.output.dir) if cfg.output.dir else Path(hc.runtime.output_dir)
     show = bool(cfg.output.progress) and hc.mode.name == "RUN"
     bar = tqdm(total=c.weeks, desc=f"{c.strategy.name}/{c.scenario.name}/s{c.seed}",
-               unit="week", disable=not show, file=sys.stderr)
+               unit="week", disable=not show, file=sys.stderr, mininterval=1.0)
     result = run(c, progress=lambda t: bar.update(1))
     bar.close()
     write_run(result, out, plots=bool(cfg.output.plots))

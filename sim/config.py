@@ -133,8 +133,8 @@ class CustomerMix:
     senior_human_extra: float = param(0.2, 0.0, 1.0, "share",
                                       "extra human preference of seniors over the mean")
     accounts_mean: float = param(2.2, 1.0, 6.0, "accounts", "mean accounts held at start")
-    online_habit_share: float = param(0.3, 0.0, 1.0, "share",
-                                      "customers with an online-banking habit at start")
+    web_first_share: float = param(0.15, 0.0, 1.0, "share",
+                                   "PC-first customers who prefer web online banking")
     social_degree: int = param(8, 2, 50, "ties", "mean number of social ties")
     homophily: float = param(0.8, 0.0, 1.0, "share", "share of ties within the same cohort")
 
@@ -181,21 +181,23 @@ class Behaviour:
     beta_products: float = param(0.5, 0.0, 5.0, "utils per log product", "pull of products")
     beta_rewards: float = param(1.0, 0.0, 10.0, "utils", "pull of rewards on deal-seekers")
     beta_dormant: float = param(2.0, 0.0, 10.0, "utils", "push of a dormant account")
-    beta_new_account: float = param(1.5, 0.0, 10.0, "utils",
+    beta_new_account: float = param(3.0, 0.0, 10.0, "utils",
                                     "weaker pull of an incentive-opened account at first")
     beta_quality: float = param(2.0, 0.0, 10.0, "utils per unit", "channel quality")
-    beta_habit: float = param(3.0, 0.0, 10.0, "utils per unit", "channel habit")
+    beta_habit: float = param(1.5, 0.0, 10.0, "utils per unit", "channel habit")
     beta_digital: float = param(3.0, 0.0, 10.0, "utils per unit", "digital affinity")
     beta_access: float = param(1.0, 0.0, 10.0, "utils per log", "branch access")
+    beta_web_first: float = param(5.0, 0.0, 10.0, "utils",
+                                  "pull of web online banking for PC-first customers")
     beta_human: float = param(1.5, 0.0, 10.0, "utils", "human channels for those who want one")
-    asc_branch: float = param(-1.0, -10.0, 10.0, "utils", "branch constant")
+    asc_branch: float = param(0.7, -10.0, 10.0, "utils", "branch constant")
     asc_atm: float = param(-0.5, -10.0, 10.0, "utils", "ATM constant")
-    asc_online: float = param(-1.5, -10.0, 10.0, "utils", "online banking constant")
+    asc_online: float = param(-2.5, -10.0, 10.0, "utils", "online banking constant")
     asc_mobile: float = param(1.0, -10.0, 10.0, "utils", "mobile app constant")
-    asc_messaging: float = param(-0.8, -10.0, 10.0, "utils", "messaging banking constant")
+    asc_messaging: float = param(-1.5, -10.0, 10.0, "utils", "messaging banking constant")
     asc_remote: float = param(-1.5, -10.0, 10.0, "utils", "remote banking constant")
     asc_open: float = param(-0.5, -10.0, 10.0, "utils", "open banking constant")
-    asc_platform: float = param(1.6, -10.0, 10.0, "utils", "third-party platform constant")
+    asc_platform: float = param(7.0, -10.0, 10.0, "utils", "third-party platform constant")
     beta_platform_habit: float = param(2.0, 0.0, 10.0, "utils per unit", "platform habit")
     # experience
     satisfaction_rate: float = param(0.15, 0.0, 1.0, "per week",
@@ -232,7 +234,7 @@ class Behaviour:
     reactivation_success: float = param(0.3, 0.0, 1.0, "probability",
                                         "a contacted dormant customer comes back")
     # switching
-    open_base: float = param(0.006, 0.0, 0.5, "per bank per week", "organic account opening")
+    open_base: float = param(0.007, 0.0, 0.5, "per bank per week", "organic account opening")
     beta_wom: float = param(2.0, 0.0, 10.0, "utils", "word of mouth on opening")
     touch_conversion: float = param(0.04, 0.0, 1.0, "per prospect touch",
                                     "conversion of a prospect touch")
@@ -240,7 +242,7 @@ class Behaviour:
                                     "sign-up bonus effect on conversion")
     scene_conversion: float = param(0.004, 0.0, 0.5, "per week at full partnership",
                                     "account opening through partner scenes")
-    close_base: float = param(0.004, 0.0, 0.5, "per account per week", "account closing")
+    close_base: float = param(0.007, 0.0, 0.5, "per account per week", "account closing")
     beta_close_satisfaction: float = param(3.0, 0.0, 20.0, "utils",
                                            "dissatisfaction against the best alternative")
     beta_close_products: float = param(0.8, 0.0, 10.0, "utils per extra product", "exit cost")

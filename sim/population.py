@@ -21,6 +21,8 @@ import scipy.sparse as sp
 from sim.config import CHANNELS, MarketConfig
 
 NEVER = np.int16(-30000)
+#: Fixed traits copied from :func:`draw_traits` into a row (start and entrants).
+TRAITS = ("segment", "cohort", "digital", "wants_human", "deal", "rm_draw", "web_first")
 CH = {name: i for i, name in enumerate(CHANNELS)}
 
 
@@ -36,7 +38,9 @@ class Population:
         distance: branch distance per bank (strategy-free draw; access is derived).
         wants_human: wants a real person when a service problem occurs.
         deal: deal-seeking in [0, 1] (response to bonuses and rewards).
-        scene_user: active in a platform's partner scenes (reachable by open banking).
+        scene_user: uniform draw; the customer is active in a platform's partner scenes
+            (reachable by open banking) when it is below ``platform_scene_reach``.
+        web_first: prefers web online banking over the app (PC-first customers).
         rm_draw: uniform draw; the customer has a relationship manager at bank b when
             it is below bank b's coverage (head and mid segments only).
         has: holds an account, N x B.
@@ -68,6 +72,7 @@ class Population:
     wants_human: np.ndarray
     deal: np.ndarray
     scene_user: np.ndarray
+    web_first: np.ndarray
     rm_draw: np.ndarray
     has: np.ndarray
     products: np.ndarray
@@ -125,20 +130,20 @@ def draw_traits(rng: np.random.Generator, n: int, mix, cohort_shares=None) -> di
         "scene_user_u": rng.random(n).astype(np.float32),
         "rm_draw": rng.random(n).astype(np.float32),
         "platform_u": rng.random(n).astype(np.float32),
-        "online_u": rng.random(n).astype(np.float32),
+        "web_first": rng.random(n) < mix.web_first_share,
     }
 
 
-def initial_habits(traits: dict, online_habit_share: float) -> np.ndarray:
+def initial_habits(traits: dict) -> np.ndarray:
     """Channel habits implied by digital affinity (start and entrants)."""
     d = traits["digital"]
     n = d.shape[0]
     h = np.empty((n, len(CHANNELS)), dtype=np.float32)
     h[:, CH["branch"]] = 0.6 * (1.0 - d)
     h[:, CH["atm"]] = 0.3
-    online = traits["online_u"] < online_habit_share * (0.5 + d)
-    h[:, CH["online"]] = np.where(online, 0.5, 0.0)
-    h[:, CH["mobile"]] = d
+    web = traits["web_first"]
+    h[:, CH["online"]] = np.where(web, 0.8, 0.0)
+    h[:, CH["mobile"]] = np.where(web, 0.3 * d, d)
     h[:, CH["messaging"]] = 0.2 * d
     h[:, CH["remote"]] = 0.05
     h[:, CH["open"]] = 0.05
@@ -189,6 +194,7 @@ def build_population(
         wants_human=full(cap, False, bool),
         deal=full(cap, 0.0, np.float32),
         scene_user=full(cap, 1.0, np.float32),
+        web_first=full(cap, False, bool),
         rm_draw=full(cap, 1.0, np.float32),
         has=full((cap, B), False, bool),
         products=full((cap, B), 0, np.int8),
@@ -210,7 +216,7 @@ def build_population(
         echannel=full((cap, 4), 0, np.uint16),
     )
     s = slice(0, size)
-    for name in ("segment", "cohort", "digital", "wants_human", "deal", "rm_draw"):
+    for name in TRAITS:
         getattr(pop, name)[s] = t[name]
     pop.scene_user[s] = t["scene_user_u"]
     pop.distance[s] = rng.lognormal(0.0, 0.8, (size, B)).astype(np.float32)
@@ -221,7 +227,7 @@ def build_population(
     pop.ti_open[s] = np.where(has0, -rng.integers(1, 520, (size, B)), NEVER)
     pop.ti_last[s] = np.where(has0, -last_gap, NEVER)
     pop.primary[s] = primary0
-    pop.habit[s] = initial_habits(t, mix.online_habit_share)
+    pop.habit[s] = initial_habits(t)
     pop.platform_habit[s] = t["digital"] * (0.5 + 0.5 * t["platform_u"])
     pop.ti_online[s] = np.where(pop.habit[s, CH["online"]] > 0, -1, NEVER)
     pop.ti_entry[s] = -rng.integers(53, 2000, size)

@@ -10,7 +10,8 @@ plus the third-party platform for payments. Utilities:
   + beta_products * log(products) + beta_rewards * rewards[b] * deal
   - beta_dormant * dormant - beta_new_account * [opened by incentive, one product]``;
 * customer-channel term ``G = asc_c + beta_habit * habit[n,c]
-  + beta_digital * (digital - 0.5) * [c digital] + log(remote_demand) * [c contact-free]``;
+  + beta_digital * (digital - 0.5) * [c digital] + log(remote_demand) * [c contact-free]
+  + beta_web_first * web_first * [c online]``;
 * ``S``: ``beta_access * log(access[n,b] + 0.01)`` for branch and ATM;
   ``beta_human * wants_human`` for branch and remote banking on service problems;
   open banking only for customers in partner scenes
@@ -117,6 +118,7 @@ def run(model) -> None:
         + (beh.beta_digital * (pop.digital - 0.5))[:, None] * DIGITAL[None, :]
         + np.float32(np.log(max(env.remote_demand, 1e-6))) * CONTACT_FREE[None, :]
     ).astype(np.float32)
+    G[:, CH["online"]] += beh.beta_web_first * pop.web_first
     q = quality(lev)
     Q = (beh.beta_quality * q).astype(np.float32)
     log_access = (beh.beta_access * np.log(wk.access + 0.01)).astype(np.float32)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.population import CH, NEVER, draw_traits, initial_habits
+from sim.population import CH, NEVER, TRAITS, draw_traits, initial_habits
 
 
 def run(model) -> None:
@@ -56,7 +56,7 @@ def run(model) -> None:
     incentive = model.stream("demography", 1).random(n) < (1.0 - np.exp(-pull_inc))
 
     pop.alive[free] = True
-    for name in ("segment", "cohort", "digital", "wants_human", "deal", "rm_draw"):
+    for name in TRAITS:
         getattr(pop, name)[free] = tr[name]
     pop.scene_user[free] = tr["scene_user_u"]
     pop.has[free] = False
@@ -75,7 +75,7 @@ def run(model) -> None:
     pop.ti_last[free, first] = t
     pop.ti_app[free] = NEVER
     pop.primary[free] = first
-    pop.habit[free] = initial_habits(tr, mix.online_habit_share)
+    pop.habit[free] = initial_habits(tr)
     pop.fatigue[free] = 0.0
     pop.platform_habit[free] = tr["digital"] * (0.5 + 0.5 * tr["platform_u"])
     pop.ti_online[free] = np.where(pop.habit[free, CH["online"]] > 0, t, NEVER)
