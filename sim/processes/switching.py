@@ -57,6 +57,7 @@ def run(model) -> None:
     sat_m = np.where(pop.has, pop.sat, -np.inf)
     top2 = -np.partition(-sat_m, 1, axis=1)[:, :2] if B > 1 else np.stack([sat_m[:, 0]] * 2, 1)
     best_other = np.where(sat_m >= top2[:, :1], top2[:, 1:2], top2[:, :1])
+    best_other = np.where(np.isfinite(best_other), best_other, pop.sat)  # no alternative
     L = (
         beh.switching_ease
         + beh.beta_close_satisfaction * (best_other - pop.sat)

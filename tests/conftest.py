@@ -1,0 +1,50 @@
+"""Shared helpers: small, fast simulations built through the real config path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.compose import compose_config
+from sim.measure import compute_outcomes
+from sim.run import build
+
+
+def simulate(*overrides: str, size: int = 3000, weeks: int = 30, seed: int = 1):
+    """Build and run a small market; return the model (outcomes in ``model.outcomes``)."""
+    cfg = compose_config([f"population.size={size}", f"weeks={weeks}", f"seed={seed}",
+                          *overrides])
+    model = build(cfg)
+    model.run_model()
+    model.outcomes = compute_outcomes(model)
+    return model
+
+
+def focal_total(model, key: str) -> float:
+    """Sum over weeks of one of the focal bank's weekly KPIs."""
+    df = model.datacollector.get_model_vars_dataframe()  # noqa: F841 - keeps API warm
+    from sim.model import Bank
+
+    banks = model.datacollector.get_agenttype_vars_dataframe(Bank)
+    return float(banks[banks["focal"]][key].sum())
+
+
+def check_invariants(model) -> None:
+    """Invariants every state must satisfy."""
+    pop = model.pop
+    alive = pop.alive
+    rows = np.flatnonzero(alive)
+    assert pop.has[rows, pop.primary[rows]].all(), "a customer without its primary account"
+    assert pop.has[alive].any(axis=1).all(), "a customer with no bank"
+    assert not pop.has[~alive].any(), "a departed row holds accounts"
+    for name in ("sat", "bond", "habit", "digital", "fatigue", "platform_habit"):
+        a = getattr(pop, name)
+        assert np.isfinite(a).all() and (a >= 0).all() and (a <= 1).all(), name
+    assert (pop.products[pop.has] >= 1).all()
+    assert (pop.products[~pop.has] == 0).all()
+
+
+@pytest.fixture(scope="session")
+def base_model():
+    """The baseline market, small, run once for the session."""
+    return simulate()

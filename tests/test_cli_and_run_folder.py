@@ -1,0 +1,57 @@
+"""The command line and the run folder."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sim.compose import compose_config
+from sim.run import COMPLETE, run, write_run
+
+
+def _cli(tmp_path, *args):
+    env = {**os.environ, "BANKLAB_RESULTS": str(tmp_path)}
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def test_cli_writes_a_complete_run_folder(tmp_path):
+    """`python -m sim` writes config, series, summary, plots and the marker."""
+    r = _cli(tmp_path, "population.size=1500", "weeks=50", "scenario=pandemic", "seed=3")
+    assert r.returncode == 0, r.stderr
+    (folder,) = list((tmp_path / "runs").iterdir())
+    for name in ("config.yaml", "series_market.csv", "series_banks.csv", "summary.json",
+                 COMPLETE, "plots/channel_mix.png", "plots/active_customers.png",
+                 "plots/switching_flows.png", "plots/payment_share.png"):
+        assert (folder / name).exists(), name
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["scenario"] == "pandemic" and summary["seed"] == 3
+    assert "retention_26w" in summary["outcomes"]
+
+
+def test_cli_refuses_a_wrong_key(tmp_path):
+    """A typo in a lever name fails with a message naming it and a non-zero exit."""
+    r = _cli(tmp_path, "strategy.app_qualty=0.5")
+    assert r.returncode != 0
+    assert "app_qualty" in r.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob(COMPLETE))
+
+
+def test_cli_refuses_an_out_of_range_value(tmp_path):
+    """A probability above 1 fails naming key, value, the allowed range and the file."""
+    r = _cli(tmp_path, "strategy.app_quality=1.5")
+    assert r.returncode != 0
+    assert "strategy.app_quality = 1.5" in r.stderr
+    assert "[0, 1]" in r.stderr
+    assert "baseline.yaml" in r.stderr
+    assert not any(tmp_path.rglob(COMPLETE))
+
+
+def test_write_run_refuses_to_overwrite(tmp_path):
+    """A complete run folder is never overwritten."""
+    res = run(compose_config(["population.size=500", "weeks=3"]))
+    write_run(res, tmp_path / "r", plots=False)
+    with pytest.raises(FileExistsError):
+        write_run(res, tmp_path / "r", plots=False)
