@@ -1,13 +1,18 @@
 """The Hydra entry point: ``python -m sim`` (or ``banklab``) runs one simulation.
 
 It only composes the config, calls :func:`sim.run.run`, shows progress and
-writes the run folder under ``results/runs/``.
+writes the run folder (under ``results/runs/``, or under the experiment's
+``runs/`` in a multirun). In a multirun a run that fails writes ``FAILED``
+(with its error) instead of ``COMPLETE``, so the other runs still make the
+report; a run whose folder is already complete is kept, not repeated.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
@@ -21,24 +26,48 @@ from sim.paths import CONFIG_DIR
 register_configs()
 
 
+def _identity(cfg: DictConfig, choices: dict) -> dict:
+    return {"strategy": choices.get("strategy", str(cfg.strategy.name)),
+            "scenario": choices.get("scenario", str(cfg.scenario.name)),
+            "seed": int(cfg.seed)}
+
+
 def run_job(cfg: DictConfig) -> dict:
     """Run one job inside Hydra: validate, simulate, write the run folder."""
     from tqdm import tqdm
 
-    from sim.run import run, write_run
+    from sim.run import FAILED, is_complete, run, write_run
     from sim.validate import validate
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     hc = HydraConfig.get()
-    choices = dict(hc.runtime.choices)
-    c = validate(cfg, choices)
+    choices = {k: v for k, v in hc.runtime.choices.items() if v is not None}
     out = Path(cfg.output.dir) if cfg.output.dir else Path(hc.runtime.output_dir)
-    show = bool(cfg.output.progress) and hc.mode.name == "RUN"
-    bar = tqdm(total=c.weeks, desc=f"{c.strategy.name}/{c.scenario.name}/s{c.seed}",
-               unit="week", disable=not show, file=sys.stderr, mininterval=1.0)
-    result = run(c, progress=lambda t: bar.update(1))
-    bar.close()
-    write_run(result, out, plots=bool(cfg.output.plots))
+    multirun = hc.mode.name == "MULTIRUN"
+    ident = _identity(cfg, choices)
+    if multirun and is_complete(out):
+        summary = json.loads((out / "summary.json").read_text())
+        return {"folder": str(out), "skipped": True, **summary}
+    try:
+        c = validate(cfg, choices)
+        # the strategy's name is its file's name, so a copied file never passes for another
+        c.strategy.name = ident["strategy"]
+        show = bool(cfg.output.progress) and not multirun
+        bar = tqdm(total=c.weeks, desc=f"{c.strategy.name}/{c.scenario.name}/s{c.seed}",
+                   unit="week", disable=not show, file=sys.stderr, mininterval=1.0)
+        result = run(c, progress=lambda t: bar.update(1))
+        bar.close()
+        result.summary["scenario"] = ident["scenario"]
+        write_run(result, out, plots=bool(cfg.output.plots))
+    except Exception as err:
+        if not multirun:
+            raise
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "run.json").write_text(json.dumps(ident) + "\n")
+        (out / FAILED).write_text(f"{type(err).__name__}: {err}\n\n{traceback.format_exc()}")
+        print(f"run failed: {out}: {type(err).__name__}: {err}", file=sys.stderr)
+        return {"folder": str(out), "failed": str(err), **ident}
+    (out / FAILED).unlink(missing_ok=True)
     return {"folder": str(out), **result.summary}
 
 

@@ -132,24 +132,12 @@ def run(model) -> None:
         - lev.onboarding_friction[pop.primary]
     ).astype(np.float32)
 
-    contacts = np.zeros((N, B), np.int32)
-    transactions = np.zeros((N, B), np.int32)
-    qsum = np.zeros((N, B), np.float32)
-    human = np.zeros((N, B), np.int32)
-    unresolved = np.zeros((N, B), np.int32)
-    served = np.zeros((N, B), np.int32)
-    gave_up = np.zeros((N, B), np.int32)
-    channel_use = np.zeros((N, C), np.int32)
-    platform_pay = np.zeros(N, np.int32)
-    mobile_tx = np.zeros((N, B), np.int32)
-    bank_pay = np.zeros(N, np.int32)
     attribution_pull = 0.5 * (1.0 - lev.omnichannel_attribution)
-
+    occ_n, occ_opt, occ_k = [], [], []
     for k in range(K):
         rows = np.flatnonzero(wk.needs[:, k])
         if rows.size == 0:
             continue
-        rng = model.stream("choice", k)
         cap = CAPABLE[k]
         V = A[rows][:, :, None] + G[rows][:, None, :] + Q[None, :, :]
         V[:, :, ~cap] = -np.inf
@@ -164,42 +152,52 @@ def run(model) -> None:
         V = V.reshape(rows.size, B * C)
         if k == PAYMENT:
             V = np.concatenate([V, platform_u[rows, None]], axis=1)
-        r, opt = _draw(rng, V, wk.needs[rows, k])
+        r, opt = _draw(model.stream("choice", k), V, wk.needs[rows, k])
         tally.needs_served[k] += r.size
-        n = rows[r]
-        if k == PAYMENT:
-            plat = opt == B * C
-            np.add.at(platform_pay, n[plat], 1)
-            tally.platform_payments += int(plat.sum())
-            n, opt = n[~plat], opt[~plat]
-            np.add.at(bank_pay, n, 1)
-        b, c = opt // C, opt % C
-        if k in (WEALTH, CREDIT) and attribution_pull.any():
-            u = model.stream("choice", 10 + k).random((n.size, 2))
-            pulled = DIGITAL[c] & (u[:, 0] < attribution_pull[b])
-            quits = pulled & (u[:, 1] >= wk.access[n, b])
-            c = np.where(pulled, CH["branch"], c)
-            np.add.at(gave_up, (n[quits], b[quits]), 1)
-            keep = ~quits
-            np.add.at(served, (n[keep], b[keep]), 1)
-        elif k in (WEALTH, CREDIT):
-            np.add.at(served, (n, b), 1)
-        if k == SERVICE:
-            u = model.stream("choice", 20).random(n.size)
-            reach = np.where(HUMAN[c], lev.human_service[b], 0.5 * lev.human_service[b])
-            has_human = (c == CH["branch"]) | (u < reach)
-            np.add.at(unresolved, (n, b), pop.wants_human[n] & ~has_human)
-            np.add.at(human, (n, b), has_human)
-        else:
-            np.add.at(human, (n, b), HUMAN[c])
-        np.add.at(transactions, (n, b), 1)
-        np.add.at(qsum, (n, b), q[b, c].astype(np.float32))
-        np.add.at(channel_use, (n, c), 1)
-        mob = c == CH["mobile"]
-        np.add.at(mobile_tx, (n[mob], b[mob]), 1)
-        np.add.at(tally.transactions, (b, c), 1)
-        if k == PAYMENT:
-            np.add.at(tally.bank_payments, b, 1)
+        occ_n.append(rows[r])
+        occ_opt.append(opt)
+        occ_k.append(np.full(r.size, k, np.int8))
+    n = np.concatenate(occ_n) if occ_n else np.zeros(0, np.int64)
+    opt = np.concatenate(occ_opt) if occ_opt else np.zeros(0, np.int64)
+    kk = np.concatenate(occ_k) if occ_k else np.zeros(0, np.int8)
+
+    plat = opt == B * C
+    platform_pay = np.bincount(n[plat], minlength=N).astype(np.int32)
+    tally.platform_payments += int(plat.sum())
+    n, opt, kk = n[~plat], opt[~plat], kk[~plat]
+    b, c = opt // C, opt % C
+
+    sale = (kk == WEALTH) | (kk == CREDIT)
+    quits = np.zeros(n.size, bool)
+    if attribution_pull.any() and sale.any():
+        u = model.stream("choice", 10).random((n.size, 2))
+        pulled = sale & DIGITAL[c] & (u[:, 0] < attribution_pull[b])
+        quits = pulled & (u[:, 1] >= wk.access[n, b])
+        c = np.where(pulled, CH["branch"], c)
+    service = kk == SERVICE
+    u = model.stream("choice", 20).random(n.size)
+    reach = np.where(HUMAN[c], lev.human_service[b], 0.5 * lev.human_service[b])
+    with_human = np.where(service, (c == CH["branch"]) | (u < reach), HUMAN[c])
+
+    nb = n * B + b
+    nc = n * C + c
+
+    def per_nb(weights=None, mask=None, dtype=np.int32):
+        idx, w = (nb, weights) if mask is None else (nb[mask], None if weights is None
+                                                     else weights[mask])
+        return np.bincount(idx, weights=w, minlength=N * B).reshape(N, B).astype(dtype)
+
+    transactions = per_nb()
+    qsum = per_nb(weights=q[b, c], dtype=np.float32)
+    human = per_nb(mask=with_human)
+    unresolved = per_nb(mask=service & ~with_human & pop.wants_human[n])
+    served = per_nb(mask=sale & ~quits)
+    gave_up = per_nb(mask=quits)
+    mobile_tx = per_nb(mask=c == CH["mobile"])
+    bank_pay = np.bincount(n[kk == PAYMENT], minlength=N).astype(np.int32)
+    channel_use = np.bincount(nc, minlength=N * C).reshape(N, C).astype(np.int32)
+    tally.transactions += np.bincount(b * C + c, minlength=B * C).reshape(B, C)
+    tally.bank_payments += np.bincount(b[kk == PAYMENT], minlength=B)
 
     visits = wk.app_visits + wk.pushes_opened
     contacts = transactions + visits
