@@ -19,11 +19,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from sim.config import register_configs
+from sim.config import check_overrides, register_configs
 from sim.errors import ConfigError
 from sim.paths import CONFIG_DIR
-
-register_configs()
 
 
 def _identity(cfg: DictConfig, choices: dict) -> dict:
@@ -88,7 +86,13 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: check the config files and overrides, then run Hydra."""
+    try:
+        check_overrides(sys.argv[1:])
+        register_configs()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
     _hydra_main()
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from sim.config import CHANNELS  # noqa: E402
+from sim.config import CHANNELS
 
 COLORS = {
     "branch": "#8c564b", "atm": "#bcbd22", "online": "#1f77b4", "mobile": "#2ca02c",

@@ -42,23 +42,132 @@ def source_of(key: str, choices: dict[str, str] | None) -> str:
     return f"{CONFIG_DIR / 'config.yaml'} or the command line"
 
 
+GROUP_SCHEMA = {"strategy": "Levers", "market": "MarketConfig", "scenario": "ScenarioConfig"}
+
+
+def _schema(name: str):
+    import sim.config as c
+
+    return getattr(c, name)
+
+
+def _field_types(cls) -> dict[str, str]:
+    return {f.name: str(f.type) for f in dataclasses.fields(cls)}
+
+
+def _unknown(where: str, key: str, allowed: list[str]) -> ConfigError:
+    import difflib
+
+    name = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(name, allowed, n=3)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return ConfigError(f"{where}: {key} is not a known key{hint}; allowed: {', '.join(allowed)}")
+
+
+def check_tree(data: Any, cls, prefix: str, where: str) -> None:
+    """Check a YAML tree against a schema: unknown keys, types and ranges, naming ``where``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: {prefix.rstrip('.') or 'the file'} = {data!r} is not "
+                          f"allowed; allowed: a mapping of {cls.__name__} keys")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if key not in fields:
+            raise _unknown(where, full, list(fields))
+        f = fields[key]
+        t = str(f.type)
+        sub = getattr(__import__("sim.config", fromlist=["x"]), t, None) if t[:1].isupper() \
+            else None
+        if value is None:
+            continue
+        if sub is not None and dataclasses.is_dataclass(sub):
+            check_tree(value, sub, full + ".", where)
+        elif t.startswith("dict[str, BankConfig]"):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: {full} = {value!r} is not allowed; allowed: a "
+                                  "mapping of bank names to bank settings")
+            for bank, bcfg in value.items():
+                check_tree(bcfg or {}, _schema("BankConfig"), f"{full}.{bank}.", where)
+        elif t.startswith("list[Shock]"):
+            if not isinstance(value, list):
+                raise ConfigError(f"{where}: {full} = {value!r} is not allowed; allowed: a "
+                                  "list of shocks")
+            for i, shock in enumerate(value):
+                check_tree(shock, _schema("Shock"), f"{full}[{i}].", where)
+        elif t in ("float", "int"):
+            _check_number(full, value, dict(f.metadata), None, where=where)
+        elif t == "str" and not isinstance(value, str):
+            raise ConfigError(f"{where}: {full} = {value!r} is not allowed; allowed: a string")
+        elif t.startswith("list[float]"):
+            if not isinstance(value, list):
+                raise ConfigError(f"{where}: {full} = {value!r} is not allowed; allowed: a "
+                                  "list of numbers")
+            for i, v in enumerate(value):
+                _check_number(f"{full}[{i}]", v, dict(f.metadata), None, where=where)
+
+
+def check_group_file(data: dict, group: str, where: str) -> None:
+    """Check a strategy, market or scenario file against its schema."""
+    body = {k: v for k, v in data.items() if k != "defaults"}
+    check_tree(body, _schema(GROUP_SCHEMA[group]), f"{group}.", where)
+
+
+def check_override_keys(args: list[str]) -> None:
+    """Unknown keys in command-line overrides, named with the allowed ones."""
+    root = _schema("Config")
+    for a in args:
+        if "=" not in a or a.startswith(("hydra", "+hydra", "~", "experiment", "+experiment")):
+            continue
+        key = a.split("=", 1)[0].lstrip("+")
+        if key in GROUP_SCHEMA or key.startswith("experiment."):
+            continue
+        cls, parts = root, key.split(".")
+        for i, part in enumerate(parts):
+            fields = {f.name: f for f in dataclasses.fields(cls)}
+            if part not in fields:
+                raise _unknown("command line", key, list(fields))
+            t = str(fields[part].type)
+            nxt = getattr(__import__("sim.config", fromlist=["x"]), t, None)
+            if t.startswith("dict[str, BankConfig]") and i + 2 < len(parts):
+                cls = _schema("BankConfig")
+                parts_left = parts[i + 2:]
+                fields = {f.name: f for f in dataclasses.fields(cls)}
+                if parts_left[0] not in fields:
+                    raise _unknown("command line", key, list(fields))
+                if parts_left[0] == "levers" and len(parts_left) > 1:
+                    lv = {f.name for f in dataclasses.fields(_schema("Levers"))}
+                    if parts_left[1] not in lv:
+                        raise _unknown("command line", key, sorted(lv))
+                break
+            if nxt is None or not dataclasses.is_dataclass(nxt):
+                break
+            cls = nxt
+
+
 def _fail(key: str, value: Any, allowed: str, choices) -> ConfigError:
     return ConfigError(
         f"{source_of(key, choices)}: {key} = {value!r} is not allowed; allowed: {allowed}"
     )
 
 
-def _check_number(key: str, value: Any, meta: dict, choices) -> None:
+def _check_number(key: str, value: Any, meta: dict, choices, where: str | None = None) -> None:
     lo, hi = meta.get("lo"), meta.get("hi")
     unit = meta.get("unit", "")
+    lo_s = "-inf" if lo is None else f"{lo:g}"
+    hi_s = "inf" if hi is None else f"{hi:g}"
+    allowed = f"[{lo_s}, {hi_s}] {unit}".strip()
+
+    def fail(what: str) -> ConfigError:
+        if where is None:
+            return _fail(key, value, what, choices)
+        return ConfigError(f"{where}: {key} = {value!r} is not allowed; allowed: {what}")
+
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail(key, value, "a number", choices)
+        raise fail(f"a number in {allowed}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise _fail(key, value, "a finite number", choices)
+        raise fail(f"a finite number in {allowed}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        lo_s = "-inf" if lo is None else f"{lo:g}"
-        hi_s = "inf" if hi is None else f"{hi:g}"
-        raise _fail(key, value, f"[{lo_s}, {hi_s}] {unit}".strip(), choices)
+        raise fail(allowed)
 
 
 def _walk(obj: Any, prefix: str, choices) -> None:

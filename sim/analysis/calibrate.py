@@ -25,7 +25,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
@@ -110,8 +109,9 @@ def _evaluate(params, seeds, size, weeks) -> tuple[float, dict]:
 
 def current_values() -> dict[str, float]:
     """The fitted parameters' values in the shipped default market."""
-    from sim.compose import compose_config
     from omegaconf import OmegaConf
+
+    from sim.compose import compose_config
 
     cfg = compose_config([])
     return {f.key: float(OmegaConf.select(cfg, f.key)) for f in FITTED}
