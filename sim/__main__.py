@@ -35,12 +35,13 @@ def run_job(cfg: DictConfig) -> dict:
     from tqdm import tqdm
 
     from sim.run import FAILED, is_complete, run, write_run
-    from sim.validate import validate
+    from sim.validate import inside_results, validate
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     hc = HydraConfig.get()
     choices = {k: v for k, v in hc.runtime.choices.items() if v is not None}
     out = Path(cfg.output.dir) if cfg.output.dir else Path(hc.runtime.output_dir)
+    inside_results(out, "output.dir" if cfg.output.dir else "hydra.run.dir")
     multirun = hc.mode.name == "MULTIRUN"
     ident = _identity(cfg, choices)
     if multirun and is_complete(out):

@@ -187,17 +187,17 @@ class Behaviour:
     beta_habit: float = param(1.5, 0.0, 10.0, "utils per unit", "channel habit")
     beta_digital: float = param(3.0, 0.0, 10.0, "utils per unit", "digital affinity")
     beta_access: float = param(1.0, 0.0, 10.0, "utils per log", "branch access")
-    beta_web_first: float = param(5.0, 0.0, 10.0, "utils",
+    beta_web_first: float = param(3.5, 0.0, 10.0, "utils",
                                   "pull of web online banking for PC-first customers")
     beta_human: float = param(1.5, 0.0, 10.0, "utils", "human channels for those who want one")
     asc_branch: float = param(0.7, -10.0, 10.0, "utils", "branch constant")
     asc_atm: float = param(-0.5, -10.0, 10.0, "utils", "ATM constant")
-    asc_online: float = param(-2.5, -10.0, 10.0, "utils", "online banking constant")
+    asc_online: float = param(-2.0, -10.0, 10.0, "utils", "online banking constant")
     asc_mobile: float = param(1.0, -10.0, 10.0, "utils", "mobile app constant")
     asc_messaging: float = param(-1.5, -10.0, 10.0, "utils", "messaging banking constant")
     asc_remote: float = param(-1.5, -10.0, 10.0, "utils", "remote banking constant")
     asc_open: float = param(-0.5, -10.0, 10.0, "utils", "open banking constant")
-    asc_platform: float = param(7.0, -10.0, 10.0, "utils", "third-party platform constant")
+    asc_platform: float = param(7.4, -10.0, 10.0, "utils", "third-party platform constant")
     beta_platform_habit: float = param(2.0, 0.0, 10.0, "utils per unit", "platform habit")
     # experience
     satisfaction_rate: float = param(0.15, 0.0, 1.0, "per week",
@@ -257,7 +257,7 @@ class Behaviour:
     revenue_per_payment: float = param(0.05, 0.0, 100.0, "RMB", "revenue proxy per payment")
     cost_per_contact: list[float] = param([25.0, 4.0, 0.5, 0.2, 0.1, 8.0, 0.3], 0.0, 1000.0,
                                           "RMB", "cost to serve per contact, by channel")
-    cost_prospect_touch: float = param(4.0, 0.0, 1000.0, "RMB", "a touch to a prospect")
+    cost_prospect_touch: float = param(3.5, 0.0, 1000.0, "RMB", "a touch to a prospect")
     cost_existing_touch: float = param(1.0, 0.0, 1000.0, "RMB", "a touch to an existing customer")
     cost_push: float = param(0.01, 0.0, 100.0, "RMB", "a push")
     cost_reward_point: float = param(0.5, 0.0, 100.0, "RMB per interaction at rewards=1",

@@ -22,15 +22,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from sim.errors import ConfigError
-from sim.paths import results_dir
-
-
-def _inside_results(path: Path) -> None:
-    root = results_dir().resolve()
-    p = path.resolve()
-    if root != p and root not in p.parents:
-        raise ConfigError(f"hydra.sweep.dir = {str(path)!r} is not allowed; allowed: a folder "
-                          f"inside the results folder {root}")
+from sim.validate import inside_results
 
 
 class AggregateCallback(Callback):
@@ -39,7 +31,7 @@ class AggregateCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Refuse to reuse an earlier experiment's folder unless resuming."""
         sweep = Path(config.hydra.sweep.dir)
-        _inside_results(sweep)
+        inside_results(sweep, "hydra.sweep.dir")
         resume = bool(config.get("experiment", {}).get("resume", False))
         if (sweep / "runs").exists() and any((sweep / "runs").iterdir()) and not resume:
             raise ConfigError(

@@ -112,14 +112,41 @@ def check_group_file(data: dict, group: str, where: str) -> None:
     check_tree(body, _schema(GROUP_SCHEMA[group]), f"{group}.", where)
 
 
+def _group_options(group: str) -> list[str]:
+    folder = SCENARIO_DIR if group == "scenario" else CONFIG_DIR / group
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def _check_override_value(key: str, raw: str, f) -> None:
+    import yaml
+
+    t = str(f.type)
+    if t not in ("float", "int") or raw.startswith(("range(", "choice(", "interval(")):
+        return
+    try:
+        values = yaml.safe_load(f"[{raw}]")
+    except yaml.YAMLError:
+        values = [raw]
+    for v in values:
+        _check_number(key, v, dict(f.metadata), None, where="command line")
+
+
 def check_override_keys(args: list[str]) -> None:
-    """Unknown keys in command-line overrides, named with the allowed ones."""
+    """Unknown keys, bad values and unknown group options in command-line overrides."""
     root = _schema("Config")
     for a in args:
-        if "=" not in a or a.startswith(("hydra", "+hydra", "~", "experiment", "+experiment")):
+        if "=" not in a or a.startswith(("hydra", "+hydra", "~")):
             continue
-        key = a.split("=", 1)[0].lstrip("+")
-        if key in GROUP_SCHEMA or key.startswith("experiment."):
+        key, raw = a.split("=", 1)
+        key = key.lstrip("+")
+        if key in (*GROUP_SCHEMA, "experiment"):
+            options = _group_options(key)
+            for choice in raw.split(","):
+                if choice not in options:
+                    raise ConfigError(f"command line: {key} = {choice!r} is not allowed; "
+                                      f"allowed: {', '.join(options)}")
+            continue
+        if key.startswith("experiment."):
             continue
         cls, parts = root, key.split(".")
         for i, part in enumerate(parts):
@@ -135,13 +162,30 @@ def check_override_keys(args: list[str]) -> None:
                 if parts_left[0] not in fields:
                     raise _unknown("command line", key, list(fields))
                 if parts_left[0] == "levers" and len(parts_left) > 1:
-                    lv = {f.name for f in dataclasses.fields(_schema("Levers"))}
+                    lv = {f.name: f for f in dataclasses.fields(_schema("Levers"))}
                     if parts_left[1] not in lv:
                         raise _unknown("command line", key, sorted(lv))
+                    _check_override_value(key, raw, lv[parts_left[1]])
+                elif parts_left[0] != "levers":
+                    _check_override_value(key, raw, fields[parts_left[0]])
                 break
             if nxt is None or not dataclasses.is_dataclass(nxt):
+                if i == len(parts) - 1:
+                    _check_override_value(key, raw, fields[part])
                 break
             cls = nxt
+
+
+def inside_results(path: Path, key: str) -> Path:
+    """``path`` resolved, if it lies inside the results folder; else a ConfigError."""
+    from sim.paths import results_dir
+
+    root = results_dir().resolve()
+    p = Path(path).resolve()
+    if p != root and root not in p.parents:
+        raise ConfigError(f"command line: {key} = {str(path)!r} is not allowed; allowed: a "
+                          f"folder inside the results folder {root}")
+    return p
 
 
 def _fail(key: str, value: Any, allowed: str, choices) -> ConfigError:
