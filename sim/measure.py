@@ -25,7 +25,10 @@ DIGITAL_CHANNELS = ("online", "mobile", "messaging", "open")
 
 
 def _div(a: float, b: float) -> float:
-    return float(a) / float(b) if b else float("nan")
+    """a / b; 0 when nothing happened (0 / 0); NaN when only the denominator is empty."""
+    if b:
+        return float(a) / float(b)
+    return 0.0 if a == 0 else float("nan")
 
 
 class Trackers:

@@ -55,3 +55,25 @@ def test_write_run_refuses_to_overwrite(tmp_path):
     write_run(res, tmp_path / "r", plots=False)
     with pytest.raises(FileExistsError):
         write_run(res, tmp_path / "r", plots=False)
+
+
+def test_killed_run_leaves_an_incomplete_folder(tmp_path):
+    """A run killed midway leaves a folder that readers see as incomplete."""
+    import signal
+    import time
+
+    from sim.run import is_complete
+
+    env = {**os.environ, "BANKLAB_RESULTS": str(tmp_path)}
+    p = subprocess.Popen([sys.executable, "-m", "sim", "population.size=20000", "weeks=400"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((tmp_path / "runs").glob("*/.hydra")):
+        time.sleep(0.2)
+    time.sleep(2.0)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+    (folder,) = list((tmp_path / "runs").iterdir())
+    assert not is_complete(folder)
+    assert not (folder / "summary.json").exists()
+    assert not list(folder.glob("*.tmp"))

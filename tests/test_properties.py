@@ -1,0 +1,72 @@
+"""Property-based tests: random valid configs run clean; random invalid values are refused."""
+
+import dataclasses
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.config import Environment, Levers, check_overrides
+from sim.errors import ConfigError
+from sim.outcomes import OUTCOMES
+from tests.conftest import check_invariants, simulate
+
+LEVERS = [f for f in dataclasses.fields(Levers) if f.metadata.get("lo") is not None]
+ENV = [f for f in dataclasses.fields(Environment)
+       if f.name in ("branch_reach", "remote_demand", "platform_strength", "need_rate",
+                     "problem_rate", "entry_rate", "exit_rate")]
+
+
+def _value(f, draw):
+    lo, hi = f.metadata["lo"], f.metadata["hi"]
+    return draw(st.one_of(st.just(lo), st.just(hi), st.floats(lo, hi, allow_nan=False)))
+
+
+@st.composite
+def valid_overrides(draw):
+    """A few levers and market conditions set anywhere in their ranges, extremes included."""
+    chosen = draw(st.lists(st.sampled_from(LEVERS), min_size=1, max_size=8, unique=True))
+    out = [f"strategy.{f.name}={_value(f, draw)!r}" for f in chosen]
+    env = draw(st.lists(st.sampled_from(ENV), max_size=3, unique=True))
+    out += [f"market.environment.{f.name}={_value(f, draw)!r}" for f in env]
+    out.append(f"seed={draw(st.integers(0, 2**32 - 1))}")
+    return out
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_overrides())
+def test_random_valid_configs_run_clean(overrides):
+    """Any valid config runs to the end with finite outcomes and every invariant intact."""
+    m = simulate(*overrides, size=600, weeks=30)
+    check_invariants(m)
+    bad = {o.name: m.outcomes[o.name] for o in OUTCOMES if not np.isfinite(m.outcomes[o.name])}
+    assert not bad, (overrides, bad)
+    for o in OUTCOMES:
+        if o.unit == "share":
+            assert 0.0 <= m.outcomes[o.name] <= 1.0, o.name
+
+
+@st.composite
+def invalid_override(draw):
+    """One lever set outside its range, or to a non-number."""
+    f = draw(st.sampled_from(LEVERS))
+    lo, hi = f.metadata["lo"], f.metadata["hi"]
+    bad = draw(st.one_of(
+        st.floats(max_value=lo, exclude_max=True, allow_nan=False, allow_infinity=False),
+        st.floats(min_value=hi, exclude_min=True, allow_nan=False, allow_infinity=False),
+        st.sampled_from(["high", "nan", "inf", "true", "[1, 2]"]),
+    ))
+    return f.name, bad
+
+
+@settings(max_examples=60, deadline=None)
+@given(invalid_override())
+def test_random_invalid_values_are_refused_naming_the_key(case):
+    """An out-of-range or non-numeric lever value is always refused with its key named."""
+    name, value = case
+    try:
+        check_overrides([f"strategy.{name}={value}"])
+    except ConfigError as err:
+        assert f"strategy.{name}" in str(err)
+    else:
+        raise AssertionError(f"strategy.{name}={value} was accepted")
