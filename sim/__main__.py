@@ -25,9 +25,11 @@ from sim.paths import CONFIG_DIR
 
 
 def _identity(cfg: DictConfig, choices: dict) -> dict:
-    return {"strategy": choices.get("strategy", str(cfg.strategy.name)),
-            "scenario": choices.get("scenario", str(cfg.scenario.name)),
-            "seed": int(cfg.seed)}
+    return {
+        "strategy": choices.get("strategy", str(cfg.strategy.name)),
+        "scenario": choices.get("scenario", str(cfg.scenario.name)),
+        "seed": int(cfg.seed),
+    }
 
 
 def run_job(cfg: DictConfig) -> dict:
@@ -52,8 +54,14 @@ def run_job(cfg: DictConfig) -> dict:
         # the strategy's name is its file's name, so a copied file never passes for another
         c.strategy.name = ident["strategy"]
         show = bool(cfg.output.progress) and not multirun
-        bar = tqdm(total=c.weeks, desc=f"{c.strategy.name}/{c.scenario.name}/s{c.seed}",
-                   unit="week", disable=not show, file=sys.stderr, mininterval=1.0)
+        bar = tqdm(
+            total=c.weeks,
+            desc=f"{c.strategy.name}/{c.scenario.name}/s{c.seed}",
+            unit="week",
+            disable=not show,
+            file=sys.stderr,
+            mininterval=1.0,
+        )
         result = run(c, progress=lambda t: bar.update(1))
         bar.close()
         result.summary["scenario"] = ident["scenario"]
@@ -80,9 +88,18 @@ def _hydra_main(cfg: DictConfig) -> None:
     if HydraConfig.get().mode.name == "RUN":
         o = res["outcomes"]
         print(f"run folder: {res['folder']}")
-        for name in ("retention_26w", "customer_share", "primary_share", "active_rate",
-                     "app_mau_rate", "contacts_per_customer", "payment_share",
-                     "multi_bank_share", "full_switch_6m", "partial_switch_6m"):
+        for name in (
+            "retention_26w",
+            "customer_share",
+            "primary_share",
+            "active_rate",
+            "app_mau_rate",
+            "contacts_per_customer",
+            "payment_share",
+            "multi_bank_share",
+            "full_switch_6m",
+            "partial_switch_6m",
+        ):
             print(f"  {name:28s} {o[name]:.4g}")
 
 

@@ -58,55 +58,120 @@ class Levers:
     name: str = "baseline"
     description: str = ""
     # -- channels
-    branch_network: float = param(1.0, 0.0, 3.0, "x market-average branch density",
-                                  "branch and ATM reach (choice: branch access)")
+    branch_network: float = param(
+        1.0,
+        0.0,
+        3.0,
+        "x market-average branch density",
+        "branch and ATM reach (choice: branch access)",
+    )
     branch_quality: float = param(0.5, 0.0, 1.0, "score", "branch experience (experience)")
     app_quality: float = param(0.5, 0.0, 1.0, "score", "mobile app usability (choice, experience)")
     online_quality: float = param(0.4, 0.0, 1.0, "score", "web online banking (choice, experience)")
-    messaging_quality: float = param(0.3, 0.0, 1.0, "score",
-                                     "messaging banking / mini-programs (choice, experience)")
-    remote_quality: float = param(0.4, 0.0, 1.0, "score",
-                                  "remote banking: call and video centre (choice, experience)")
-    open_banking: float = param(0.1, 0.0, 1.0, "share of partner apps",
-                                "bank services embedded in partners' apps (choice: open channel)")
-    app_scenes: float = param(0.3, 0.0, 1.0, "score",
-                              "non-financial scenes and content in the app (needs: app visits)")
+    messaging_quality: float = param(
+        0.3, 0.0, 1.0, "score", "messaging banking / mini-programs (choice, experience)"
+    )
+    remote_quality: float = param(
+        0.4, 0.0, 1.0, "score", "remote banking: call and video centre (choice, experience)"
+    )
+    open_banking: float = param(
+        0.1,
+        0.0,
+        1.0,
+        "share of partner apps",
+        "bank services embedded in partners' apps (choice: open channel)",
+    )
+    app_scenes: float = param(
+        0.3, 0.0, 1.0, "score", "non-financial scenes and content in the app (needs: app visits)"
+    )
     # -- incentives
-    rewards: float = param(0.2, 0.0, 1.0, "intensity",
-                           "tiered rewards, points and gamified tasks (choice, switching, cost)")
-    signup_bonus: float = param(20.0, 0.0, 2000.0, "RMB per new account",
-                                "sign-up bonus (switching: partial opens; cost)")
-    referral_bonus: float = param(0.0, 0.0, 1000.0, "RMB per referred account",
-                                  "customers bring customers (marketing response: referrals)")
-    scene_partnerships: float = param(0.1, 0.0, 1.0, "share of platform users reached",
-                                      "batch acquisition through partner scenes (switching)")
+    rewards: float = param(
+        0.2,
+        0.0,
+        1.0,
+        "intensity",
+        "tiered rewards, points and gamified tasks (choice, switching, cost)",
+    )
+    signup_bonus: float = param(
+        20.0, 0.0, 2000.0, "RMB per new account", "sign-up bonus (switching: partial opens; cost)"
+    )
+    referral_bonus: float = param(
+        0.0,
+        0.0,
+        1000.0,
+        "RMB per referred account",
+        "customers bring customers (marketing response: referrals)",
+    )
+    scene_partnerships: float = param(
+        0.1,
+        0.0,
+        1.0,
+        "share of platform users reached",
+        "batch acquisition through partner scenes (switching)",
+    )
     # -- marketing
-    event_offers: float = param(0.2, 0.0, 1.0, "share of life events caught",
-                                "event-triggered offers (marketing response)")
-    push_per_week: float = param(1.0, 0.0, 14.0, "pushes per app user per week",
-                                 "push notifications (needs: app visits; experience: fatigue)")
-    push_timing: float = param(0.3, 0.0, 1.0, "score",
-                               "push timing follows the login pattern (experience: fatigue)")
-    cross_sell: float = param(0.05, 0.0, 1.0, "offers per contact",
-                              "cross-sell intensity at touch points (marketing response)")
-    data_capability: float = param(0.3, 0.0, 1.0, "score",
-                                   "customer profiles: offer relevance and touches (marketing)")
-    marketing_budget: float = param(0.3, 0.0, 50.0, "RMB per own customer per week",
-                                    "prospect touches for acquisition (switching: partial opens)")
+    event_offers: float = param(
+        0.2, 0.0, 1.0, "share of life events caught", "event-triggered offers (marketing response)"
+    )
+    push_per_week: float = param(
+        1.0,
+        0.0,
+        14.0,
+        "pushes per app user per week",
+        "push notifications (needs: app visits; experience: fatigue)",
+    )
+    push_timing: float = param(
+        0.3, 0.0, 1.0, "score", "push timing follows the login pattern (experience: fatigue)"
+    )
+    cross_sell: float = param(
+        0.05,
+        0.0,
+        1.0,
+        "offers per contact",
+        "cross-sell intensity at touch points (marketing response)",
+    )
+    data_capability: float = param(
+        0.3, 0.0, 1.0, "score", "customer profiles: offer relevance and touches (marketing)"
+    )
+    marketing_budget: float = param(
+        0.3,
+        0.0,
+        50.0,
+        "RMB per own customer per week",
+        "prospect touches for acquisition (switching: partial opens)",
+    )
     # -- service
-    rm_coverage: float = param(0.1, 0.0, 1.0, "share of head and mid customers",
-                               "relationship managers reachable online (experience: bond)")
-    human_service: float = param(0.5, 0.0, 1.0, "share of problems",
-                                 "a human reachable when a problem occurs (experience)")
-    omnichannel_attribution: float = param(1.0, 0.0, 1.0, "share of digital sales credited",
-                                           "0 = branch-only credit: staff pull sales into "
-                                           "branches, where some customers give up (choice)")
-    onboarding_friction: float = param(0.3, 0.0, 1.0, "score",
-                                       "in-person steps to open and bind (switching, platform)")
-    low_threshold_products: float = param(0.0, 0.0, 1.0, "score",
-                                          "low-threshold products for the long tail (marketing)")
-    reactivation: float = param(0.0, 0.0, 1.0, "share of dormant accounts contacted per month",
-                                "reactivation campaigns for dormant accounts (marketing)")
+    rm_coverage: float = param(
+        0.1,
+        0.0,
+        1.0,
+        "share of head and mid customers",
+        "relationship managers reachable online (experience: bond)",
+    )
+    human_service: float = param(
+        0.5, 0.0, 1.0, "share of problems", "a human reachable when a problem occurs (experience)"
+    )
+    omnichannel_attribution: float = param(
+        1.0,
+        0.0,
+        1.0,
+        "share of digital sales credited",
+        "0 = branch-only credit: staff pull sales into "
+        "branches, where some customers give up (choice)",
+    )
+    onboarding_friction: float = param(
+        0.3, 0.0, 1.0, "score", "in-person steps to open and bind (switching, platform)"
+    )
+    low_threshold_products: float = param(
+        0.0, 0.0, 1.0, "score", "low-threshold products for the long tail (marketing)"
+    )
+    reactivation: float = param(
+        0.0,
+        0.0,
+        1.0,
+        "share of dormant accounts contacted per month",
+        "reactivation campaigns for dormant accounts (marketing)",
+    )
 
 
 # --------------------------------------------------------------------------- market
@@ -122,19 +187,25 @@ class BankConfig:
 class CustomerMix:
     """Who the customers are at the start and among new entrants."""
 
-    segments: list[float] = param([0.05, 0.25, 0.70], 0.0, 1.0, "shares",
-                                  "head / mid / long-tail value segments")
-    cohorts: list[float] = param([0.20, 0.35, 0.30, 0.15], 0.0, 1.0, "shares",
-                                 "Gen Z / millennial / Gen X / senior")
-    digital_by_cohort: list[float] = param([0.85, 0.75, 0.55, 0.30], 0.0, 1.0, "mean score",
-                                           "mean digital affinity per cohort")
-    human_preference: float = param(0.62, 0.0, 1.0, "share",
-                                    "want a real person when a problem occurs (input fact)")
-    senior_human_extra: float = param(0.2, 0.0, 1.0, "share",
-                                      "extra human preference of seniors over the mean")
+    segments: list[float] = param(
+        [0.05, 0.25, 0.70], 0.0, 1.0, "shares", "head / mid / long-tail value segments"
+    )
+    cohorts: list[float] = param(
+        [0.20, 0.35, 0.30, 0.15], 0.0, 1.0, "shares", "Gen Z / millennial / Gen X / senior"
+    )
+    digital_by_cohort: list[float] = param(
+        [0.85, 0.75, 0.55, 0.30], 0.0, 1.0, "mean score", "mean digital affinity per cohort"
+    )
+    human_preference: float = param(
+        0.62, 0.0, 1.0, "share", "want a real person when a problem occurs (input fact)"
+    )
+    senior_human_extra: float = param(
+        0.2, 0.0, 1.0, "share", "extra human preference of seniors over the mean"
+    )
     accounts_mean: float = param(2.2, 1.0, 6.0, "accounts", "mean accounts held at start")
-    web_first_share: float = param(0.15, 0.0, 1.0, "share",
-                                   "PC-first customers who prefer web online banking")
+    web_first_share: float = param(
+        0.15, 0.0, 1.0, "share", "PC-first customers who prefer web online banking"
+    )
     social_degree: int = param(8, 2, 50, "ties", "mean number of social ties")
     homophily: float = param(0.8, 0.0, 1.0, "share", "share of ties within the same cohort")
 
@@ -144,21 +215,30 @@ class Environment:
     """Market-wide conditions; scenario shocks act mostly here."""
 
     branch_reach: float = param(1.0, 0.0, 3.0, "multiplier", "ease of reaching branches")
-    remote_demand: float = param(1.0, 0.0, 5.0, "multiplier",
-                                 "preference for contact-free channels")
-    platform_strength: float = param(1.0, 0.0, 3.0, "multiplier",
-                                     "third-party platforms' pull on payments")
-    platform_scene_reach: float = param(0.8, 0.0, 1.0, "share",
-                                        "customers active in a platform's partner scenes")
+    remote_demand: float = param(
+        1.0, 0.0, 5.0, "multiplier", "preference for contact-free channels"
+    )
+    platform_strength: float = param(
+        1.0, 0.0, 3.0, "multiplier", "third-party platforms' pull on payments"
+    )
+    platform_scene_reach: float = param(
+        0.8, 0.0, 1.0, "share", "customers active in a platform's partner scenes"
+    )
     need_rate: float = param(1.0, 0.0, 5.0, "multiplier", "financial needs per week")
     problem_rate: float = param(1.0, 0.0, 10.0, "multiplier", "service problems per week")
     entry_rate: float = param(0.0012, 0.0, 0.05, "share of population per week", "new customers")
-    exit_rate: float = param(0.0010, 0.0, 0.05, "share of population per week",
-                             "customers leaving the market (x2 for seniors)")
+    exit_rate: float = param(
+        0.0010,
+        0.0,
+        0.05,
+        "share of population per week",
+        "customers leaving the market (x2 for seniors)",
+    )
     entry_genz_share: float = param(0.7, 0.0, 1.0, "share", "Gen Z among new entrants")
     entry_senior_share: float = param(0.05, 0.0, 1.0, "share", "seniors among new entrants")
-    digital_drift: float = param(0.002, 0.0, 0.1, "score per week",
-                                 "secular rise of digital affinity")
+    digital_drift: float = param(
+        0.002, 0.0, 0.1, "score per week", "secular rise of digital affinity"
+    )
 
 
 @dataclass
@@ -171,8 +251,9 @@ class Behaviour:
     wealth_rate: float = param(0.06, 0.0, 2.0, "per week", "wealth needs")
     credit_rate: float = param(0.03, 0.0, 2.0, "per week", "credit needs")
     problem_rate: float = param(0.02, 0.0, 1.0, "per week", "service problems")
-    app_visit_rate: float = param(1.5, 0.0, 20.0, "per week at scenes=1",
-                                  "non-financial app visits of an engaged app user")
+    app_visit_rate: float = param(
+        1.5, 0.0, 20.0, "per week at scenes=1", "non-financial app visits of an engaged app user"
+    )
     head_need_mult: float = param(1.6, 0.0, 5.0, "multiplier", "needs of head customers")
     tail_need_mult: float = param(0.7, 0.0, 5.0, "multiplier", "needs of long-tail customers")
     # channel choice (utility coefficients)
@@ -181,14 +262,16 @@ class Behaviour:
     beta_products: float = param(0.5, 0.0, 5.0, "utils per log product", "pull of products")
     beta_rewards: float = param(1.0, 0.0, 10.0, "utils", "pull of rewards on deal-seekers")
     beta_dormant: float = param(2.0, 0.0, 10.0, "utils", "push of a dormant account")
-    beta_new_account: float = param(3.0, 0.0, 10.0, "utils",
-                                    "weaker pull of an incentive-opened account at first")
+    beta_new_account: float = param(
+        3.0, 0.0, 10.0, "utils", "weaker pull of an incentive-opened account at first"
+    )
     beta_quality: float = param(2.0, 0.0, 10.0, "utils per unit", "channel quality")
     beta_habit: float = param(1.5, 0.0, 10.0, "utils per unit", "channel habit")
     beta_digital: float = param(3.0, 0.0, 10.0, "utils per unit", "digital affinity")
     beta_access: float = param(1.0, 0.0, 10.0, "utils per log", "branch access")
-    beta_web_first: float = param(3.5, 0.0, 10.0, "utils",
-                                  "pull of web online banking for PC-first customers")
+    beta_web_first: float = param(
+        3.5, 0.0, 10.0, "utils", "pull of web online banking for PC-first customers"
+    )
     beta_human: float = param(1.5, 0.0, 10.0, "utils", "human channels for those who want one")
     asc_branch: float = param(0.7, -10.0, 10.0, "utils", "branch constant")
     asc_atm: float = param(-0.5, -10.0, 10.0, "utils", "ATM constant")
@@ -200,24 +283,28 @@ class Behaviour:
     asc_platform: float = param(7.4, -10.0, 10.0, "utils", "third-party platform constant")
     beta_platform_habit: float = param(2.0, 0.0, 10.0, "utils per unit", "platform habit")
     # experience
-    satisfaction_rate: float = param(0.15, 0.0, 1.0, "per week",
-                                     "smoothing of satisfaction towards experience")
+    satisfaction_rate: float = param(
+        0.15, 0.0, 1.0, "per week", "smoothing of satisfaction towards experience"
+    )
     experience_noise: float = param(0.15, 0.0, 1.0, "score", "noise of one week's experience")
-    problem_unresolved_penalty: float = param(0.5, 0.0, 2.0, "score",
-                                              "experience lost when a human was wanted and "
-                                              "none was reachable")
-    wrong_offer_penalty: float = param(0.02, 0.0, 0.5, "score per offer",
-                                       "satisfaction lost per irrelevant offer")
-    push_annoyance: float = param(0.01, 0.0, 0.5, "score per blind push",
-                                  "satisfaction lost per badly timed push, x fatigue")
+    problem_unresolved_penalty: float = param(
+        0.5, 0.0, 2.0, "score", "experience lost when a human was wanted and none was reachable"
+    )
+    wrong_offer_penalty: float = param(
+        0.02, 0.0, 0.5, "score per offer", "satisfaction lost per irrelevant offer"
+    )
+    push_annoyance: float = param(
+        0.01, 0.0, 0.5, "score per blind push", "satisfaction lost per badly timed push, x fatigue"
+    )
     fatigue_gain: float = param(0.05, 0.0, 1.0, "per blind push", "push fatigue build-up")
     fatigue_decay: float = param(0.1, 0.0, 1.0, "per week", "push fatigue recovery")
     push_open_rate: float = param(0.15, 0.0, 1.0, "share", "pushes opened at perfect timing")
     habit_rate: float = param(0.1, 0.0, 1.0, "per week", "habit smoothing")
     bond_gain: float = param(0.05, 0.0, 1.0, "per human contact", "bond growth")
     bond_decay: float = param(0.005, 0.0, 0.2, "per week", "bond decay")
-    social_digital: float = param(0.01, 0.0, 0.5, "per week",
-                                  "digital adoption pulled towards ties' digital use")
+    social_digital: float = param(
+        0.01, 0.0, 0.5, "per week", "digital adoption pulled towards ties' digital use"
+    )
     # marketing response
     offer_relevance_base: float = param(0.2, 0.0, 1.0, "share", "relevant offers at no data")
     offer_relevance_gain: float = param(0.5, 0.0, 1.0, "share", "extra relevance at full data")
@@ -225,26 +312,33 @@ class Behaviour:
     accept_relevant: float = param(0.25, 0.0, 1.0, "probability", "a relevant offer accepted")
     accept_irrelevant: float = param(0.01, 0.0, 1.0, "probability", "an irrelevant offer accepted")
     event_rate: float = param(0.02, 0.0, 1.0, "per week", "life events that make a need")
-    product_from_need: float = param(0.3, 0.0, 1.0, "probability",
-                                     "a wealth or credit need served adds a product")
+    product_from_need: float = param(
+        0.3, 0.0, 1.0, "probability", "a wealth or credit need served adds a product"
+    )
     product_lapse: float = param(0.004, 0.0, 0.2, "per product per week", "products ending")
     max_products: int = param(8, 1, 30, "products", "products per bank at most")
-    referral_rate: float = param(0.02, 0.0, 1.0, "per satisfied tie per week at 100 RMB",
-                                 "referrals")
-    reactivation_success: float = param(0.3, 0.0, 1.0, "probability",
-                                        "a contacted dormant customer comes back")
+    referral_rate: float = param(
+        0.02, 0.0, 1.0, "per satisfied tie per week at 100 RMB", "referrals"
+    )
+    reactivation_success: float = param(
+        0.3, 0.0, 1.0, "probability", "a contacted dormant customer comes back"
+    )
     # switching
     open_base: float = param(0.007, 0.0, 0.5, "per bank per week", "organic account opening")
     beta_wom: float = param(2.0, 0.0, 10.0, "utils", "word of mouth on opening")
-    touch_conversion: float = param(0.04, 0.0, 1.0, "per prospect touch",
-                                    "conversion of a prospect touch")
-    bonus_elasticity: float = param(0.01, 0.0, 1.0, "per RMB x deal-seeking",
-                                    "sign-up bonus effect on conversion")
-    scene_conversion: float = param(0.004, 0.0, 0.5, "per week at full partnership",
-                                    "account opening through partner scenes")
+    touch_conversion: float = param(
+        0.04, 0.0, 1.0, "per prospect touch", "conversion of a prospect touch"
+    )
+    bonus_elasticity: float = param(
+        0.01, 0.0, 1.0, "per RMB x deal-seeking", "sign-up bonus effect on conversion"
+    )
+    scene_conversion: float = param(
+        0.004, 0.0, 0.5, "per week at full partnership", "account opening through partner scenes"
+    )
     close_base: float = param(0.007, 0.0, 0.5, "per account per week", "account closing")
-    beta_close_satisfaction: float = param(3.0, 0.0, 20.0, "utils",
-                                           "dissatisfaction against the best alternative")
+    beta_close_satisfaction: float = param(
+        3.0, 0.0, 20.0, "utils", "dissatisfaction against the best alternative"
+    )
     beta_close_products: float = param(0.8, 0.0, 10.0, "utils per extra product", "exit cost")
     beta_close_bond: float = param(2.0, 0.0, 10.0, "utils", "emotional bond")
     beta_close_dormant: float = param(1.0, 0.0, 10.0, "utils", "dormant accounts close more")
@@ -255,13 +349,19 @@ class Behaviour:
     # economics
     revenue_per_product: float = param(3.0, 0.0, 1000.0, "RMB per week", "revenue proxy")
     revenue_per_payment: float = param(0.05, 0.0, 100.0, "RMB", "revenue proxy per payment")
-    cost_per_contact: list[float] = param([25.0, 4.0, 0.5, 0.2, 0.1, 8.0, 0.3], 0.0, 1000.0,
-                                          "RMB", "cost to serve per contact, by channel")
+    cost_per_contact: list[float] = param(
+        [25.0, 4.0, 0.5, 0.2, 0.1, 8.0, 0.3],
+        0.0,
+        1000.0,
+        "RMB",
+        "cost to serve per contact, by channel",
+    )
     cost_prospect_touch: float = param(3.5, 0.0, 1000.0, "RMB", "a touch to a prospect")
     cost_existing_touch: float = param(1.0, 0.0, 1000.0, "RMB", "a touch to an existing customer")
     cost_push: float = param(0.01, 0.0, 100.0, "RMB", "a push")
-    cost_reward_point: float = param(0.5, 0.0, 100.0, "RMB per interaction at rewards=1",
-                                     "rewards spend")
+    cost_reward_point: float = param(
+        0.5, 0.0, 100.0, "RMB per interaction at rewards=1", "rewards spend"
+    )
     cost_rm_contact: float = param(30.0, 0.0, 1000.0, "RMB", "a relationship-manager contact")
 
 
@@ -381,21 +481,26 @@ def check_config_file(path, group: str | None):
     if data is None:
         raise ConfigError(f"{path}: the file is empty; it needs at least a 'name'")
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config file must be a mapping of keys to values, "
-                          f"got {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: a config file must be a mapping of keys to values, got {type(data).__name__}"
+        )
     for key, value in _targets(data):
         if value not in ALLOWED_TARGETS:
-            raise ConfigError(f"{path}: {key} = {value!r} is not allowed; configs are data: "
-                              f"allowed targets: {', '.join(sorted(ALLOWED_TARGETS))}")
+            raise ConfigError(
+                f"{path}: {key} = {value!r} is not allowed; configs are data: "
+                f"allowed targets: {', '.join(sorted(ALLOWED_TARGETS))}"
+            )
     if group in ("strategy", "market", "scenario"):
         from sim.validate import check_group_file
 
         check_group_file(data, group, str(path))
         first = "\n".join(line for line in text.splitlines() if line.startswith("# @package"))
         if "_global_" in first or "hydra" in data:
-            raise ConfigError(f"{path}: a {group} file may only set {group} keys; "
-                              "'# @package _global_' and 'hydra:' are allowed in experiment "
-                              "files only")
+            raise ConfigError(
+                f"{path}: a {group} file may only set {group} keys; "
+                "'# @package _global_' and 'hydra:' are allowed in experiment "
+                "files only"
+            )
     return data
 
 
@@ -409,8 +514,10 @@ def check_overrides(args) -> None:
         if "_target_" in a:
             key, _, value = a.partition("=")
             if value not in ALLOWED_TARGETS:
-                raise ConfigError(f"command line: {key} = {value!r} is not allowed; allowed "
-                                  f"targets: {', '.join(sorted(ALLOWED_TARGETS))}")
+                raise ConfigError(
+                    f"command line: {key} = {value!r} is not allowed; allowed "
+                    f"targets: {', '.join(sorted(ALLOWED_TARGETS))}"
+                )
 
 
 def register_configs() -> None:

@@ -91,24 +91,26 @@ class Trackers:
                 alive_ok = pop.has[frows, FOCAL] & (pop.ti_last[frows, FOCAL] >= w + 1)
                 spend = self.history[w]["acquisition_spend"][FOCAL]
                 self.acq_cohorts.append((w, int(alive_ok.sum()), float(spend)))
-        self.history.append({
-            "contacts": tally.contacts.copy(),
-            "transactions": tally.transactions.copy(),
-            "bank_payments": tally.bank_payments.copy(),
-            "platform_payments": int(tally.platform_payments),
-            "offers_shown": tally.offers_shown.copy(),
-            "offers_accepted": tally.offers_accepted.copy(),
-            "opens": tally.opens.copy(),
-            "closes": tally.closes.copy(),
-            "reactivations": tally.reactivations.copy(),
-            "revenue": tally.revenue.copy(),
-            "cost_to_serve": tally.cost_to_serve.copy(),
-            "acquisition_spend": tally.acquisition_spend.copy(),
-            "retention_spend": tally.retention_spend.copy(),
-            "incentive_spend": tally.bonus_paid + tally.referral_paid + tally.rewards_paid,
-            "app_visits": tally.app_visits.copy(),
-            "holders": pop.has.sum(axis=0),
-        })
+        self.history.append(
+            {
+                "contacts": tally.contacts.copy(),
+                "transactions": tally.transactions.copy(),
+                "bank_payments": tally.bank_payments.copy(),
+                "platform_payments": int(tally.platform_payments),
+                "offers_shown": tally.offers_shown.copy(),
+                "offers_accepted": tally.offers_accepted.copy(),
+                "opens": tally.opens.copy(),
+                "closes": tally.closes.copy(),
+                "reactivations": tally.reactivations.copy(),
+                "revenue": tally.revenue.copy(),
+                "cost_to_serve": tally.cost_to_serve.copy(),
+                "acquisition_spend": tally.acquisition_spend.copy(),
+                "retention_spend": tally.retention_spend.copy(),
+                "incentive_spend": tally.bonus_paid + tally.referral_paid + tally.rewards_paid,
+                "app_visits": tally.app_visits.copy(),
+                "holders": pop.has.sum(axis=0),
+            }
+        )
 
     def window_sum(self, key: str, weeks: int):
         """Sum of a tallied quantity over the last ``weeks`` weeks."""
@@ -146,7 +148,8 @@ def compute_outcomes(model: BankingMarket) -> dict[str, float]:
     # ---------------------------------------------------------------- focal stock at the end
     n_banks_held = has.sum(axis=1)
     out["acquisitions_per_1000"] = 1000 * _div(
-        tr.window_sum("opens", min(52, T))[FOCAL] * 52 / min(52, T), n_hold)
+        tr.window_sum("opens", min(52, T))[FOCAL] * 52 / min(52, T), n_hold
+    )
     out["customer_share"] = _div(n_hold, n_alive)
     out["primary_share"] = _div((alive & (pop.primary == FOCAL)).sum(), n_alive)
     out["multi_banking"] = _div(n_banks_held[holders].sum(), n_hold)
@@ -155,7 +158,8 @@ def compute_outcomes(model: BankingMarket) -> dict[str, float]:
     out["bond"] = _div(pop.bond[holders, FOCAL].sum(), n_hold)
     out["dormancy_rate"] = _div((holders & pop.dormant[:, FOCAL]).sum(), n_hold)
     out["reactivations_per_1000"] = 1000 * _div(
-        tr.window_sum("reactivations", min(52, T))[FOCAL] * 52 / min(52, T), n_hold)
+        tr.window_sum("reactivations", min(52, T))[FOCAL] * 52 / min(52, T), n_hold
+    )
     out["tenure_weeks"] = _div((t_last - pop.ti_open[holders, FOCAL].astype(float)).sum(), n_hold)
 
     # ---------------------------------------------------------------- traffic
@@ -190,15 +194,18 @@ def compute_outcomes(model: BankingMarket) -> dict[str, float]:
     out["cost_to_serve"] = _div(cost13 / w13, hold13)
     out["revenue"] = _div(rev13 / w13, hold13)
     prof = (
-        tr.window_sum("revenue", w26) - tr.window_sum("cost_to_serve", w26)
-        - tr.window_sum("acquisition_spend", w26) - tr.window_sum("retention_spend", w26)
+        tr.window_sum("revenue", w26)
+        - tr.window_sum("cost_to_serve", w26)
+        - tr.window_sum("acquisition_spend", w26)
+        - tr.window_sum("retention_spend", w26)
     )[FOCAL]
     out["profit"] = prof * 52 / w26 / 1e6
     closes26 = tr.window_sum("closes", w26)[FOCAL] / w26
     close_rate = _div(closes26, hold26)
     margin = out["revenue"] - out["cost_to_serve"]
-    out["lifetime_value"] = _div(margin, max(close_rate, 1e-4)) if not math.isnan(
-        close_rate) else float("nan")
+    out["lifetime_value"] = (
+        _div(margin, max(close_rate, 1e-4)) if not math.isnan(close_rate) else float("nan")
+    )
     shown26 = tr.window_sum("offers_shown", w26)
     acc26 = tr.window_sum("offers_accepted", w26)
     out["offer_success_rate"] = _div(acc26[FOCAL], shown26[FOCAL])
@@ -224,10 +231,12 @@ def compute_outcomes(model: BankingMarket) -> dict[str, float]:
     n_onl = (onl_top & ~tie).sum() + 0.5 * tie.sum()
     out["mobile_vs_online_first_choice"] = _div(n_mob, n_onl)
     out["online_banking_user_share"] = _div(
-        (alive & (pop.ti_online >= t_last - 25) & (pop.ti_online != NEVER)).sum(), n_alive)
+        (alive & (pop.ti_online >= t_last - 25) & (pop.ti_online != NEVER)).sum(), n_alive
+    )
     out["new_customer_1m_retention"] = _div(tr.ret_num, tr.ret_den)
     out["acquisition_vs_retention_cost"] = _div(
-        out["acquisition_cost_per_retained"], out["retention_cost"])
+        out["acquisition_cost_per_retained"], out["retention_cost"]
+    )
     ordinary = (data_cap >= 0.2) & (data_cap <= 0.5)
     rich = data_cap >= 0.8
     out["offer_success_rate_baseline"] = _div(acc26[ordinary].sum(), shown26[ordinary].sum())

@@ -66,10 +66,29 @@ class Platform(mesa.Agent):
 
 
 BANK_KPIS = (
-    "customers", "primary", "active_4w", "app_mau", "dormant", "products", "satisfaction",
-    "bond", *(f"contacts_{c}" for c in CHANNELS), "transactions", "app_visits", "payments",
-    "opens", "opens_incentive", "closes", "reactivations", "offers_shown", "offers_accepted",
-    "revenue", "cost_to_serve", "acquisition_spend", "retention_spend", "incentive_spend",
+    "customers",
+    "primary",
+    "active_4w",
+    "app_mau",
+    "dormant",
+    "products",
+    "satisfaction",
+    "bond",
+    *(f"contacts_{c}" for c in CHANNELS),
+    "transactions",
+    "app_visits",
+    "payments",
+    "opens",
+    "opens_incentive",
+    "closes",
+    "reactivations",
+    "offers_shown",
+    "offers_accepted",
+    "revenue",
+    "cost_to_serve",
+    "acquisition_spend",
+    "retention_spend",
+    "incentive_spend",
 )
 
 
@@ -106,13 +125,20 @@ class BankingMarket(mesa.Model):
         shares = np.array([cfg.market.banks[n].share for n in names], dtype=float)
         self.initial_size = int(cfg.population.size)
         self.pop = build_population(
-            self.streams.get("population"), self.initial_size, cfg.population.headroom,
-            cfg.market, shares / shares.sum(),
+            self.streams.get("population"),
+            self.initial_size,
+            cfg.population.headroom,
+            cfg.market,
+            shares / shares.sum(),
         )
         mix = cfg.market.customers
         self.adjacency = build_network(
-            self.streams.get("network"), self.pop.capacity, self.initial_size,
-            self.pop.cohort, mix.social_degree, mix.homophily,
+            self.streams.get("network"),
+            self.pop.capacity,
+            self.initial_size,
+            self.pop.cohort,
+            mix.social_degree,
+            mix.homophily,
         )
         self.degree = np.asarray(self.adjacency.sum(axis=1)).ravel().astype(np.float32)
         levers = [cfg.strategy] + [cfg.market.banks[n].levers for n in names[1:]]
@@ -124,8 +150,11 @@ class BankingMarket(mesa.Model):
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m.market_kpi[k]) for k in MARKET_KPIS},
             agenttype_reporters={
-                Bank: {"bank": "name", "focal": "focal",
-                       **{k: (lambda a, k=k: a.kpi[k]) for k in BANK_KPIS}},
+                Bank: {
+                    "bank": "name",
+                    "focal": "focal",
+                    **{k: (lambda a, k=k: a.kpi[k]) for k in BANK_KPIS},
+                },
             },
         )
         self.market_kpi: dict[str, float] = {}
@@ -178,20 +207,33 @@ class BankingMarket(mesa.Model):
         for bank in self.bank_list:
             b = bank.index
             k = {
-                "customers": int(customers[b]), "primary": int(primary[b]),
-                "active_4w": int(active[b]), "app_mau": int(mau[b]),
-                "dormant": int(dormant[b]), "products": int(products[b]),
-                "satisfaction": float(sat[b]), "bond": float(bond[b]),
+                "customers": int(customers[b]),
+                "primary": int(primary[b]),
+                "active_4w": int(active[b]),
+                "app_mau": int(mau[b]),
+                "dormant": int(dormant[b]),
+                "products": int(products[b]),
+                "satisfaction": float(sat[b]),
+                "bond": float(bond[b]),
                 "transactions": int(tally.transactions[b].sum()),
-                "app_visits": int(tally.app_visits[b]), "payments": int(tally.bank_payments[b]),
-                "revenue": float(tally.revenue[b]), "cost_to_serve": float(tally.cost_to_serve[b]),
+                "app_visits": int(tally.app_visits[b]),
+                "payments": int(tally.bank_payments[b]),
+                "revenue": float(tally.revenue[b]),
+                "cost_to_serve": float(tally.cost_to_serve[b]),
                 "acquisition_spend": float(tally.acquisition_spend[b]),
                 "retention_spend": float(tally.retention_spend[b]),
-                "incentive_spend": float(tally.bonus_paid[b] + tally.referral_paid[b]
-                                         + tally.rewards_paid[b]),
+                "incentive_spend": float(
+                    tally.bonus_paid[b] + tally.referral_paid[b] + tally.rewards_paid[b]
+                ),
             }
-            for name in ("opens", "opens_incentive", "closes", "reactivations", "offers_shown",
-                         "offers_accepted"):
+            for name in (
+                "opens",
+                "opens_incentive",
+                "closes",
+                "reactivations",
+                "offers_shown",
+                "offers_accepted",
+            ):
                 k[name] = int(getattr(tally, name)[b])
             for c, cname in enumerate(CHANNELS):
                 k[f"contacts_{cname}"] = int(tally.contacts[b, c])
@@ -225,9 +267,19 @@ class BankingMarket(mesa.Model):
 
 
 MARKET_KPIS = (
-    "customers", "entries", "exits", "opens", "closes", "bank_payments", "platform_payments",
-    "bank_payment_share", "multi_bank_13w", "needs", "mean_digital",
-    *(f"contacts_{c}" for c in CHANNELS), "contacts_platform",
+    "customers",
+    "entries",
+    "exits",
+    "opens",
+    "closes",
+    "bank_payments",
+    "platform_payments",
+    "bank_payment_share",
+    "multi_bank_13w",
+    "needs",
+    "mean_digital",
+    *(f"contacts_{c}" for c in CHANNELS),
+    "contacts_platform",
 )
 
 __all__ = ["CH", "SCHEDULE", "Bank", "BankingMarket", "Platform"]

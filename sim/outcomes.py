@@ -33,123 +33,321 @@ def _o(name: str, unit: str, direction: Direction, group: Group, definition: str
 
 OUTCOMES: tuple[Outcome, ...] = (
     # ------------------------------------------------------------- loyalty (focal bank)
-    _o("retention_26w", "share", "higher", "loyalty",
-       "Share of the focal bank's account holders 26 weeks before the end (still in the "
-       "market at the end) who still hold the account at the end."),
-    _o("full_switch_26w", "share", "lower", "loyalty",
-       "Share of the focal bank's account holders 26 weeks before the end who closed the "
-       "account by the end while holding an account at another bank."),
-    _o("partial_switch_26w", "share", "lower", "loyalty",
-       "Share of the focal bank's account holders 26 weeks before the end who opened an "
-       "account at a bank they did not hold, keeping every account they held."),
-    _o("acquisitions_per_1000", "per 1000 customers per year", "higher", "loyalty",
-       "Accounts opened at the focal bank in the last 52 weeks per 1000 focal account "
-       "holders at the end."),
-    _o("customer_share", "share", "higher", "loyalty",
-       "Share of customers in the market holding an account at the focal bank at the end."),
-    _o("primary_share", "share", "higher", "loyalty",
-       "Share of customers in the market whose primary bank is the focal bank at the end."),
-    _o("multi_banking", "banks", "info", "loyalty",
-       "Mean number of banks held by the focal bank's account holders at the end."),
-    _o("products_per_customer", "products", "higher", "loyalty",
-       "Mean products held at the focal bank per account holder at the end."),
-    _o("satisfaction", "score 0-1", "higher", "loyalty",
-       "Mean satisfaction with the focal bank among its account holders at the end."),
-    _o("bond", "score 0-1", "higher", "loyalty",
-       "Mean emotional bond with the focal bank among its account holders at the end."),
-    _o("dormancy_rate", "share", "lower", "loyalty",
-       "Share of the focal bank's accounts that are dormant at the end."),
-    _o("reactivations_per_1000", "per 1000 customers per year", "higher", "loyalty",
-       "Dormant focal accounts that came back to life in the last 52 weeks, per 1000 "
-       "focal account holders at the end."),
-    _o("tenure_weeks", "weeks", "higher", "loyalty",
-       "Mean weeks since the focal account was opened, over holders at the end."),
-    _o("lifetime_value", "RMB per customer", "higher", "loyalty",
-       "Weekly margin per focal account holder (revenue minus cost to serve, last 13 weeks) "
-       "divided by the weekly account-closing rate of the last 26 weeks."),
+    _o(
+        "retention_26w",
+        "share",
+        "higher",
+        "loyalty",
+        "Share of the focal bank's account holders 26 weeks before the end (still in the "
+        "market at the end) who still hold the account at the end.",
+    ),
+    _o(
+        "full_switch_26w",
+        "share",
+        "lower",
+        "loyalty",
+        "Share of the focal bank's account holders 26 weeks before the end who closed the "
+        "account by the end while holding an account at another bank.",
+    ),
+    _o(
+        "partial_switch_26w",
+        "share",
+        "lower",
+        "loyalty",
+        "Share of the focal bank's account holders 26 weeks before the end who opened an "
+        "account at a bank they did not hold, keeping every account they held.",
+    ),
+    _o(
+        "acquisitions_per_1000",
+        "per 1000 customers per year",
+        "higher",
+        "loyalty",
+        "Accounts opened at the focal bank in the last 52 weeks per 1000 focal account "
+        "holders at the end.",
+    ),
+    _o(
+        "customer_share",
+        "share",
+        "higher",
+        "loyalty",
+        "Share of customers in the market holding an account at the focal bank at the end.",
+    ),
+    _o(
+        "primary_share",
+        "share",
+        "higher",
+        "loyalty",
+        "Share of customers in the market whose primary bank is the focal bank at the end.",
+    ),
+    _o(
+        "multi_banking",
+        "banks",
+        "info",
+        "loyalty",
+        "Mean number of banks held by the focal bank's account holders at the end.",
+    ),
+    _o(
+        "products_per_customer",
+        "products",
+        "higher",
+        "loyalty",
+        "Mean products held at the focal bank per account holder at the end.",
+    ),
+    _o(
+        "satisfaction",
+        "score 0-1",
+        "higher",
+        "loyalty",
+        "Mean satisfaction with the focal bank among its account holders at the end.",
+    ),
+    _o(
+        "bond",
+        "score 0-1",
+        "higher",
+        "loyalty",
+        "Mean emotional bond with the focal bank among its account holders at the end.",
+    ),
+    _o(
+        "dormancy_rate",
+        "share",
+        "lower",
+        "loyalty",
+        "Share of the focal bank's accounts that are dormant at the end.",
+    ),
+    _o(
+        "reactivations_per_1000",
+        "per 1000 customers per year",
+        "higher",
+        "loyalty",
+        "Dormant focal accounts that came back to life in the last 52 weeks, per 1000 "
+        "focal account holders at the end.",
+    ),
+    _o(
+        "tenure_weeks",
+        "weeks",
+        "higher",
+        "loyalty",
+        "Mean weeks since the focal account was opened, over holders at the end.",
+    ),
+    _o(
+        "lifetime_value",
+        "RMB per customer",
+        "higher",
+        "loyalty",
+        "Weekly margin per focal account holder (revenue minus cost to serve, last 13 weeks) "
+        "divided by the weekly account-closing rate of the last 26 weeks.",
+    ),
     # ------------------------------------------------------------- traffic (focal bank)
-    _o("contacts_per_customer", "contacts per customer per week", "higher", "traffic",
-       "Contacts of the focal bank's customers with it through any channel (transactions "
-       "and app visits), per holder per week, last 13 weeks."),
+    _o(
+        "contacts_per_customer",
+        "contacts per customer per week",
+        "higher",
+        "traffic",
+        "Contacts of the focal bank's customers with it through any channel (transactions "
+        "and app visits), per holder per week, last 13 weeks.",
+    ),
     *(
-        _o(f"contacts_{c}", "contacts per customer per week", "info", "traffic",
-           f"Contacts with the focal bank through the {c} channel per holder per week, "
-           "last 13 weeks.")
+        _o(
+            f"contacts_{c}",
+            "contacts per customer per week",
+            "info",
+            "traffic",
+            f"Contacts with the focal bank through the {c} channel per holder per week, "
+            "last 13 weeks.",
+        )
         for c in ("branch", "atm", "online", "mobile", "messaging", "remote", "open")
     ),
-    _o("digital_share", "share", "info", "traffic",
-       "Share of the focal bank's contacts made through digital channels (online, mobile, "
-       "messaging, open banking), last 13 weeks."),
-    _o("app_mau_rate", "share", "higher", "traffic",
-       "Monthly active app users: share of focal account holders with a mobile-app contact "
-       "(transaction or visit) in the last 4 weeks."),
-    _o("branch_footfall", "visits per 1000 customers per week", "info", "traffic",
-       "Branch-counter visits at the focal bank per 1000 holders per week, last 13 weeks."),
-    _o("payment_share", "share", "higher", "traffic",
-       "Focal bank's share of all payment counts in the market (banks and platforms), last "
-       "13 weeks."),
-    _o("active_rate", "share", "higher", "traffic",
-       "Share of focal account holders with an interaction in the last 4 weeks."),
+    _o(
+        "digital_share",
+        "share",
+        "info",
+        "traffic",
+        "Share of the focal bank's contacts made through digital channels (online, mobile, "
+        "messaging, open banking), last 13 weeks.",
+    ),
+    _o(
+        "app_mau_rate",
+        "share",
+        "higher",
+        "traffic",
+        "Monthly active app users: share of focal account holders with a mobile-app contact "
+        "(transaction or visit) in the last 4 weeks.",
+    ),
+    _o(
+        "branch_footfall",
+        "visits per 1000 customers per week",
+        "info",
+        "traffic",
+        "Branch-counter visits at the focal bank per 1000 holders per week, last 13 weeks.",
+    ),
+    _o(
+        "payment_share",
+        "share",
+        "higher",
+        "traffic",
+        "Focal bank's share of all payment counts in the market (banks and platforms), last "
+        "13 weeks.",
+    ),
+    _o(
+        "active_rate",
+        "share",
+        "higher",
+        "traffic",
+        "Share of focal account holders with an interaction in the last 4 weeks.",
+    ),
     # ------------------------------------------------------------- economics (focal bank)
-    _o("acquisition_cost_per_retained", "RMB", "lower", "economics",
-       "Focal acquisition spend (prospect touches, bonuses, referral rewards, partner "
-       "fees) of the accounts opened in weeks T-39..T-14, divided by those accounts still "
-       "held and active 13 weeks after opening."),
-    _o("retention_cost", "RMB per customer per 13 weeks", "lower", "economics",
-       "Focal retention spend of the last 13 weeks (offers, pushes, rewards, reactivation) "
-       "per existing holder retained over those weeks."),
-    _o("incentive_spend", "RMB per customer per week", "info", "economics",
-       "Sign-up and referral bonuses and rewards paid by the focal bank per holder per "
-       "week, last 26 weeks."),
-    _o("cost_to_serve", "RMB per customer per week", "lower", "economics",
-       "Focal cost of serving contacts through every channel plus relationship managers, "
-       "per holder per week, last 13 weeks."),
-    _o("revenue", "RMB per customer per week", "higher", "economics",
-       "Focal revenue proxy (products and payments) per holder per week, last 13 weeks."),
-    _o("profit", "million RMB per year", "higher", "economics",
-       "Focal revenue minus cost to serve and all marketing spend, last 26 weeks, "
-       "annualised."),
-    _o("offer_success_rate", "share", "higher", "economics",
-       "Accepted cross-sell offers divided by offers shown by the focal bank, last 26 weeks."),
+    _o(
+        "acquisition_cost_per_retained",
+        "RMB",
+        "lower",
+        "economics",
+        "Focal acquisition spend (prospect touches, bonuses, referral rewards, partner "
+        "fees) of the accounts opened in weeks T-39..T-14, divided by those accounts still "
+        "held and active 13 weeks after opening.",
+    ),
+    _o(
+        "retention_cost",
+        "RMB per customer per 13 weeks",
+        "lower",
+        "economics",
+        "Focal retention spend of the last 13 weeks (offers, pushes, rewards, reactivation) "
+        "per existing holder retained over those weeks.",
+    ),
+    _o(
+        "incentive_spend",
+        "RMB per customer per week",
+        "info",
+        "economics",
+        "Sign-up and referral bonuses and rewards paid by the focal bank per holder per "
+        "week, last 26 weeks.",
+    ),
+    _o(
+        "cost_to_serve",
+        "RMB per customer per week",
+        "lower",
+        "economics",
+        "Focal cost of serving contacts through every channel plus relationship managers, "
+        "per holder per week, last 13 weeks.",
+    ),
+    _o(
+        "revenue",
+        "RMB per customer per week",
+        "higher",
+        "economics",
+        "Focal revenue proxy (products and payments) per holder per week, last 13 weeks.",
+    ),
+    _o(
+        "profit",
+        "million RMB per year",
+        "higher",
+        "economics",
+        "Focal revenue minus cost to serve and all marketing spend, last 26 weeks, annualised.",
+    ),
+    _o(
+        "offer_success_rate",
+        "share",
+        "higher",
+        "economics",
+        "Accepted cross-sell offers divided by offers shown by the focal bank, last 26 weeks.",
+    ),
     # ------------------------------------------------------------- calibration facts
-    _o("multi_bank_share", "share", "info", "calibration",
-       "Share of customers with at least one interaction at two or more different banks "
-       "during the trailing 13 weeks."),
-    _o("full_switch_6m", "share", "info", "calibration",
-       "Share of customers who, during the last 26 weeks, ended their relationship with at "
-       "least one bank they held an account at when the window opened (account closed by "
-       "the end) while holding an account at another bank at the end."),
-    _o("partial_switch_6m", "share", "info", "calibration",
-       "Share of customers who, during the last 26 weeks, opened an account at a bank they "
-       "did not hold at the start of the window and kept every account they held then."),
-    _o("branch_regular_share", "share", "info", "calibration",
-       "Share of customers with at least one branch-counter visit in 3 or more of the last "
-       "6 four-week months."),
-    _o("bank_share_payment_count", "share", "info", "calibration",
-       "Bank channels' share of all payment transactions by count in the last 13 weeks, "
-       "against third-party payment platforms."),
-    _o("mobile_share_of_echannel_tx", "share", "info", "calibration",
-       "Mobile-app transactions divided by all bank e-channel transactions (online, mobile, "
-       "messaging, open banking) in the last 13 weeks; app visits are not transactions."),
-    _o("mobile_vs_online_first_choice", "ratio", "info", "calibration",
-       "Among customers whose most-used bank e-channel in the last 13 weeks is the mobile "
-       "app or online banking, the number whose most-used is the app divided by the number "
-       "whose most-used is online banking (a tie between the two counts half to each)."),
-    _o("online_banking_user_share", "share", "info", "calibration",
-       "Share of customers with at least one online-banking interaction in the last 26 "
-       "weeks."),
-    _o("new_customer_1m_retention", "share", "info", "calibration",
-       "Among accounts opened in response to an acquisition incentive (sign-up bonus, "
-       "partner scene, referral) at any bank, the share with at least one interaction in "
-       "weeks 2 to 5 after opening, the bonus-claiming interaction excluded (cohorts "
-       "opened from week 26 on)."),
-    _o("acquisition_vs_retention_cost", "ratio", "info", "calibration",
-       "acquisition_cost_per_retained divided by retention_cost, for the focal bank."),
-    _o("offer_success_rate_baseline", "share", "info", "calibration",
-       "Accepted cross-sell offers divided by offers shown, last 26 weeks, at banks with "
-       "ordinary data capability (0.2 to 0.5)."),
-    _o("offer_success_rate_rich_profiles", "share", "info", "calibration",
-       "The same ratio at banks with rich customer profiles (data capability 0.8 or more)."),
+    _o(
+        "multi_bank_share",
+        "share",
+        "info",
+        "calibration",
+        "Share of customers with at least one interaction at two or more different banks "
+        "during the trailing 13 weeks.",
+    ),
+    _o(
+        "full_switch_6m",
+        "share",
+        "info",
+        "calibration",
+        "Share of customers who, during the last 26 weeks, ended their relationship with at "
+        "least one bank they held an account at when the window opened (account closed by "
+        "the end) while holding an account at another bank at the end.",
+    ),
+    _o(
+        "partial_switch_6m",
+        "share",
+        "info",
+        "calibration",
+        "Share of customers who, during the last 26 weeks, opened an account at a bank they "
+        "did not hold at the start of the window and kept every account they held then.",
+    ),
+    _o(
+        "branch_regular_share",
+        "share",
+        "info",
+        "calibration",
+        "Share of customers with at least one branch-counter visit in 3 or more of the last "
+        "6 four-week months.",
+    ),
+    _o(
+        "bank_share_payment_count",
+        "share",
+        "info",
+        "calibration",
+        "Bank channels' share of all payment transactions by count in the last 13 weeks, "
+        "against third-party payment platforms.",
+    ),
+    _o(
+        "mobile_share_of_echannel_tx",
+        "share",
+        "info",
+        "calibration",
+        "Mobile-app transactions divided by all bank e-channel transactions (online, mobile, "
+        "messaging, open banking) in the last 13 weeks; app visits are not transactions.",
+    ),
+    _o(
+        "mobile_vs_online_first_choice",
+        "ratio",
+        "info",
+        "calibration",
+        "Among customers whose most-used bank e-channel in the last 13 weeks is the mobile "
+        "app or online banking, the number whose most-used is the app divided by the number "
+        "whose most-used is online banking (a tie between the two counts half to each).",
+    ),
+    _o(
+        "online_banking_user_share",
+        "share",
+        "info",
+        "calibration",
+        "Share of customers with at least one online-banking interaction in the last 26 weeks.",
+    ),
+    _o(
+        "new_customer_1m_retention",
+        "share",
+        "info",
+        "calibration",
+        "Among accounts opened in response to an acquisition incentive (sign-up bonus, "
+        "partner scene, referral) at any bank, the share with at least one interaction in "
+        "weeks 2 to 5 after opening, the bonus-claiming interaction excluded (cohorts "
+        "opened from week 26 on).",
+    ),
+    _o(
+        "acquisition_vs_retention_cost",
+        "ratio",
+        "info",
+        "calibration",
+        "acquisition_cost_per_retained divided by retention_cost, for the focal bank.",
+    ),
+    _o(
+        "offer_success_rate_baseline",
+        "share",
+        "info",
+        "calibration",
+        "Accepted cross-sell offers divided by offers shown, last 26 weeks, at banks with "
+        "ordinary data capability (0.2 to 0.5).",
+    ),
+    _o(
+        "offer_success_rate_rich_profiles",
+        "share",
+        "info",
+        "calibration",
+        "The same ratio at banks with rich customer profiles (data capability 0.8 or more).",
+    ),
 )
 
 BY_NAME: dict[str, Outcome] = {o.name: o for o in OUTCOMES}

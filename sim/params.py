@@ -98,10 +98,12 @@ class Params:
     def __init__(self, market, strategy: Levers, scenario: ScenarioConfig, bank_names):
         """Gather the market's and banks' settings; ``bank_names[0]`` is the focal bank."""
         self.bank_names = list(bank_names)
-        self.env0 = {f.name: getattr(market.environment, f.name)
-                     for f in dataclasses.fields(Environment)}
-        self.beh0 = {f.name: getattr(market.behaviour, f.name)
-                     for f in dataclasses.fields(Behaviour)}
+        self.env0 = {
+            f.name: getattr(market.environment, f.name) for f in dataclasses.fields(Environment)
+        }
+        self.beh0 = {
+            f.name: getattr(market.behaviour, f.name) for f in dataclasses.fields(Behaviour)
+        }
         self.beh0["cost_per_contact"] = np.asarray(self.beh0["cost_per_contact"], float)
         levers = [strategy] + [market.banks[n].levers for n in self.bank_names[1:]]
         self.lev0 = {

@@ -13,8 +13,14 @@ import matplotlib.pyplot as plt
 from sim.config import CHANNELS
 
 COLORS = {
-    "branch": "#8c564b", "atm": "#bcbd22", "online": "#1f77b4", "mobile": "#2ca02c",
-    "messaging": "#17becf", "remote": "#9467bd", "open": "#ff7f0e", "platform": "#7f7f7f",
+    "branch": "#8c564b",
+    "atm": "#bcbd22",
+    "online": "#1f77b4",
+    "mobile": "#2ca02c",
+    "messaging": "#17becf",
+    "remote": "#9467bd",
+    "open": "#ff7f0e",
+    "platform": "#7f7f7f",
 }
 
 
@@ -38,8 +44,12 @@ def run_plots(result, folder: Path) -> list[Path]:
     mix = focal[cols].div(focal[cols].sum(axis=1), axis=0)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ax.stackplot(mix.index, mix.T.values, labels=CHANNELS, colors=[COLORS[c] for c in CHANNELS])
-    ax.set(xlabel="week", ylabel="share of the focal bank's contacts", ylim=(0, 1),
-           title=f"Focal bank channel mix ({title})")
+    ax.set(
+        xlabel="week",
+        ylabel="share of the focal bank's contacts",
+        ylim=(0, 1),
+        title=f"Focal bank channel mix ({title})",
+    )
     ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8)
     save(fig, folder / "channel_mix.png")
     out.append(folder / "channel_mix.png")
@@ -47,10 +57,13 @@ def run_plots(result, folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name, g in banks.groupby("bank", sort=False):
         g = g.set_index("week")
-        ax.plot(g.index, g["active_4w"] / 1000, label=f"{name} active (4 weeks)",
-                lw=2.5 if g["focal"].iloc[0] else 1.2)
-    ax.set(xlabel="week", ylabel="thousand customers",
-           title=f"Active customers per bank ({title})")
+        ax.plot(
+            g.index,
+            g["active_4w"] / 1000,
+            label=f"{name} active (4 weeks)",
+            lw=2.5 if g["focal"].iloc[0] else 1.2,
+        )
+    ax.set(xlabel="week", ylabel="thousand customers", title=f"Active customers per bank ({title})")
     ax.legend(fontsize=8)
     save(fig, folder / "active_customers.png")
     out.append(folder / "active_customers.png")
@@ -58,10 +71,16 @@ def run_plots(result, folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ax.plot(focal.index, focal["opens"].rolling(4, min_periods=1).mean(), label="accounts opened")
     ax.plot(focal.index, focal["closes"].rolling(4, min_periods=1).mean(), label="accounts closed")
-    ax.plot(focal.index, focal["reactivations"].rolling(4, min_periods=1).mean(),
-            label="dormant accounts reactivated")
-    ax.set(xlabel="week", ylabel="accounts per week (4-week mean)",
-           title=f"Focal bank switching flows ({title})")
+    ax.plot(
+        focal.index,
+        focal["reactivations"].rolling(4, min_periods=1).mean(),
+        label="dormant accounts reactivated",
+    )
+    ax.set(
+        xlabel="week",
+        ylabel="accounts per week (4-week mean)",
+        title=f"Focal bank switching flows ({title})",
+    )
     ax.legend(fontsize=8)
     save(fig, folder / "switching_flows.png")
     out.append(folder / "switching_flows.png")
@@ -70,8 +89,12 @@ def run_plots(result, folder: Path) -> list[Path]:
     total = market["bank_payments"] + market["platform_payments"]
     ax.plot(market["week"], market["bank_payments"] / total, label="all banks")
     ax.plot(focal.index, focal["payments"] / total.values, label="focal bank")
-    ax.set(xlabel="week", ylabel="share of payment counts", ylim=(0, None),
-           title=f"Banks' share of payments against platforms ({title})")
+    ax.set(
+        xlabel="week",
+        ylabel="share of payment counts",
+        ylim=(0, None),
+        title=f"Banks' share of payments against platforms ({title})",
+    )
     ax.legend(fontsize=8)
     save(fig, folder / "payment_share.png")
     out.append(folder / "payment_share.png")

@@ -180,10 +180,12 @@ def build_population(
     is_primary[np.arange(size), primary0] = True
 
     seg_products = np.array([3.0, 1.5, 0.5])[t["segment"]]
-    extra = np.where(is_primary, rng.poisson(seg_products[:, None], (size, B)),
-                     rng.poisson(0.3, (size, B)))
-    last_gap = np.where(is_primary, rng.integers(0, 3, (size, B)),
-                        np.floor(rng.exponential(12.0, (size, B))))
+    extra = np.where(
+        is_primary, rng.poisson(seg_products[:, None], (size, B)), rng.poisson(0.3, (size, B))
+    )
+    last_gap = np.where(
+        is_primary, rng.integers(0, 3, (size, B)), np.floor(rng.exponential(12.0, (size, B)))
+    )
 
     pop = Population(
         alive=alive,
@@ -234,8 +236,9 @@ def build_population(
     return pop
 
 
-def build_network(rng: np.random.Generator, cap: int, n_alive: int, cohort, degree: int,
-                  homophily: float) -> sp.csr_array:
+def build_network(
+    rng: np.random.Generator, cap: int, n_alive: int, cohort, degree: int, homophily: float
+) -> sp.csr_array:
     """A homophilous random graph over all rows (spare rows inherit ties when filled).
 
     Each row draws ``degree / 2`` ties: with probability ``homophily`` to a random
@@ -256,9 +259,7 @@ def build_network(rng: np.random.Generator, cap: int, n_alive: int, cohort, degr
     src, dst = src[keep], dst[keep]
     rows = np.concatenate([src, dst])
     cols = np.concatenate([dst, src])
-    adj = sp.csr_array(
-        (np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(cap, cap)
-    )
+    adj = sp.csr_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(cap, cap))
     adj.sum_duplicates()
     adj.data[:] = 1
     return adj

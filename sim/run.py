@@ -102,12 +102,15 @@ def write_run(result: RunResult, folder: Path, plots: bool = True) -> Path:
         raise FileExistsError(f"{folder} already holds a complete run; choose another folder")
     folder.mkdir(parents=True, exist_ok=True)
     _atomic_write(folder / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(result.config)))
-    _atomic_write(folder / "series_market.csv", result.market.to_csv(index=False,
-                                                                     float_format="%.10g"))
-    _atomic_write(folder / "series_banks.csv", result.banks.to_csv(index=False,
-                                                                   float_format="%.10g"))
-    _atomic_write(folder / "summary.json", json.dumps(result.summary, indent=2,
-                                                      allow_nan=True) + "\n")
+    _atomic_write(
+        folder / "series_market.csv", result.market.to_csv(index=False, float_format="%.10g")
+    )
+    _atomic_write(
+        folder / "series_banks.csv", result.banks.to_csv(index=False, float_format="%.10g")
+    )
+    _atomic_write(
+        folder / "summary.json", json.dumps(result.summary, indent=2, allow_nan=True) + "\n"
+    )
     _atomic_write(folder / "timings.json", json.dumps(result.timings, indent=2) + "\n")
     if plots:
         from sim.plots import run_plots

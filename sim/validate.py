@@ -67,8 +67,10 @@ def _unknown(where: str, key: str, allowed: list[str]) -> ConfigError:
 def check_tree(data: Any, cls, prefix: str, where: str) -> None:
     """Check a YAML tree against a schema: unknown keys, types and ranges, naming ``where``."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: {prefix.rstrip('.') or 'the file'} = {data!r} is not "
-                          f"allowed; allowed: a mapping of {cls.__name__} keys")
+        raise ConfigError(
+            f"{where}: {prefix.rstrip('.') or 'the file'} = {data!r} is not "
+            f"allowed; allowed: a mapping of {cls.__name__} keys"
+        )
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key, value in data.items():
         full = f"{prefix}{key}"
@@ -76,22 +78,26 @@ def check_tree(data: Any, cls, prefix: str, where: str) -> None:
             raise _unknown(where, full, list(fields))
         f = fields[key]
         t = str(f.type)
-        sub = getattr(__import__("sim.config", fromlist=["x"]), t, None) if t[:1].isupper() \
-            else None
+        sub = (
+            getattr(__import__("sim.config", fromlist=["x"]), t, None) if t[:1].isupper() else None
+        )
         if value is None:
             continue
         if sub is not None and dataclasses.is_dataclass(sub):
             check_tree(value, sub, full + ".", where)
         elif t.startswith("dict[str, BankConfig]"):
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}: {full} = {value!r} is not allowed; allowed: a "
-                                  "mapping of bank names to bank settings")
+                raise ConfigError(
+                    f"{where}: {full} = {value!r} is not allowed; allowed: a "
+                    "mapping of bank names to bank settings"
+                )
             for bank, bcfg in value.items():
                 check_tree(bcfg or {}, _schema("BankConfig"), f"{full}.{bank}.", where)
         elif t.startswith("list[Shock]"):
             if not isinstance(value, list):
-                raise ConfigError(f"{where}: {full} = {value!r} is not allowed; allowed: a "
-                                  "list of shocks")
+                raise ConfigError(
+                    f"{where}: {full} = {value!r} is not allowed; allowed: a list of shocks"
+                )
             for i, shock in enumerate(value):
                 check_tree(shock, _schema("Shock"), f"{full}[{i}].", where)
         elif t in ("float", "int"):
@@ -100,8 +106,9 @@ def check_tree(data: Any, cls, prefix: str, where: str) -> None:
             raise ConfigError(f"{where}: {full} = {value!r} is not allowed; allowed: a string")
         elif t.startswith("list[float]"):
             if not isinstance(value, list):
-                raise ConfigError(f"{where}: {full} = {value!r} is not allowed; allowed: a "
-                                  "list of numbers")
+                raise ConfigError(
+                    f"{where}: {full} = {value!r} is not allowed; allowed: a list of numbers"
+                )
             for i, v in enumerate(value):
                 _check_number(f"{full}[{i}]", v, dict(f.metadata), None, where=where)
 
@@ -143,8 +150,10 @@ def check_override_keys(args: list[str]) -> None:
             options = _group_options(key)
             for choice in raw.split(","):
                 if choice not in options:
-                    raise ConfigError(f"command line: {key} = {choice!r} is not allowed; "
-                                      f"allowed: {', '.join(options)}")
+                    raise ConfigError(
+                        f"command line: {key} = {choice!r} is not allowed; "
+                        f"allowed: {', '.join(options)}"
+                    )
             continue
         if key.startswith("experiment."):
             continue
@@ -157,7 +166,7 @@ def check_override_keys(args: list[str]) -> None:
             nxt = getattr(__import__("sim.config", fromlist=["x"]), t, None)
             if t.startswith("dict[str, BankConfig]") and i + 2 < len(parts):
                 cls = _schema("BankConfig")
-                parts_left = parts[i + 2:]
+                parts_left = parts[i + 2 :]
                 fields = {f.name: f for f in dataclasses.fields(cls)}
                 if parts_left[0] not in fields:
                     raise _unknown("command line", key, list(fields))
@@ -183,8 +192,10 @@ def inside_results(path: Path, key: str) -> Path:
     root = results_dir().resolve()
     p = Path(path).resolve()
     if p != root and root not in p.parents:
-        raise ConfigError(f"command line: {key} = {str(path)!r} is not allowed; allowed: a "
-                          f"folder inside the results folder {root}")
+        raise ConfigError(
+            f"command line: {key} = {str(path)!r} is not allowed; allowed: a "
+            f"folder inside the results folder {root}"
+        )
     return p
 
 
@@ -236,8 +247,9 @@ def _shares(key: str, values: list[float], n: int, choices) -> None:
     if len(values) != n:
         raise _fail(key, values, f"a list of {n} shares", choices)
     if abs(sum(values) - 1.0) > 1e-6:
-        raise _fail(key, values, f"{n} shares in [0, 1] summing to 1 (sum is {sum(values):g})",
-                    choices)
+        raise _fail(
+            key, values, f"{n} shares in [0, 1] summing to 1 (sum is {sum(values):g})", choices
+        )
 
 
 def available_memory() -> int:
@@ -272,29 +284,43 @@ def validate(cfg: DictConfig | Config, choices: dict[str, str] | None = None) ->
     except ConfigError:
         raise
     except Exception as err:  # OmegaConf validation errors
-        raise ConfigError(f"{source_of(str(getattr(err, 'full_key', '')), choices)}: "
-                          f"{err}") from err
+        raise ConfigError(
+            f"{source_of(str(getattr(err, 'full_key', '')), choices)}: {err}"
+        ) from err
     _walk(c, "", choices)
     m = c.market
     mix = m.customers
     _shares("market.customers.segments", list(mix.segments), 3, choices)
     _shares("market.customers.cohorts", list(mix.cohorts), 4, choices)
     if len(mix.digital_by_cohort) != 4:
-        raise _fail("market.customers.digital_by_cohort", mix.digital_by_cohort,
-                    "a list of 4 scores, one per cohort", choices)
+        raise _fail(
+            "market.customers.digital_by_cohort",
+            mix.digital_by_cohort,
+            "a list of 4 scores, one per cohort",
+            choices,
+        )
     if len(m.behaviour.cost_per_contact) != 7:
-        raise _fail("market.behaviour.cost_per_contact", m.behaviour.cost_per_contact,
-                    "a list of 7 costs: branch, atm, online, mobile, messaging, remote, open",
-                    choices)
+        raise _fail(
+            "market.behaviour.cost_per_contact",
+            m.behaviour.cost_per_contact,
+            "a list of 7 costs: branch, atm, online, mobile, messaging, remote, open",
+            choices,
+        )
     if m.focal not in m.banks:
-        raise _fail("market.focal", m.focal, f"one of the market's banks: {', '.join(m.banks)}",
-                    choices)
+        raise _fail(
+            "market.focal", m.focal, f"one of the market's banks: {', '.join(m.banks)}", choices
+        )
     if not 3 <= len(m.banks) <= 7:
-        raise _fail("market.banks", list(m.banks),
-                    "the focal bank plus 2 to 6 competitors", choices)
+        raise _fail(
+            "market.banks", list(m.banks), "the focal bank plus 2 to 6 competitors", choices
+        )
     if sum(b.share for b in m.banks.values()) <= 0:
-        raise _fail("market.banks.*.share", [b.share for b in m.banks.values()],
-                    "shares with a positive sum", choices)
+        raise _fail(
+            "market.banks.*.share",
+            [b.share for b in m.banks.values()],
+            "shares with a positive sum",
+            choices,
+        )
     env = c.scenario
     names = [m.focal] + [n for n in m.banks if n != m.focal]
     for i, s in enumerate(env.shocks):
@@ -310,16 +336,19 @@ def validate(cfg: DictConfig | Config, choices: dict[str, str] | None = None) ->
         if not isinstance(s.value, int | float) or not math.isfinite(s.value):
             raise _fail(f"{key}.value", s.value, "a finite number", choices)
         if s.start >= c.weeks:
-            raise _fail(f"{key}.start", s.start,
-                        f"a week in the simulated weeks 0..{c.weeks - 1}", choices)
+            raise _fail(
+                f"{key}.start", s.start, f"a week in the simulated weeks 0..{c.weeks - 1}", choices
+            )
         if s.end < s.start:
             raise _fail(f"{key}.end", s.end, f"a week >= start ({s.start})", choices)
     need = estimated_bytes(c.population.size, c.population.headroom, len(m.banks))
     have = available_memory()
     if need > 0.8 * have:
         raise _fail(
-            "population.size", c.population.size,
+            "population.size",
+            c.population.size,
             f"a population whose estimated memory ({need / 2**30:.1f} GiB) fits in 80% of "
-            f"the memory available now ({have / 2**30:.1f} GiB)", choices,
+            f"the memory available now ({have / 2**30:.1f} GiB)",
+            choices,
         )
     return c

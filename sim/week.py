@@ -96,10 +96,27 @@ class Tally:
         self.contacts = _zeros(B, C, dtype=np.int64)
         self.transactions = _zeros(B, C, dtype=np.int64)
         self.needs_served = _zeros(len(NEEDS), dtype=np.int64)
-        for name in ("bank_payments", "app_visits", "pushes", "offers_shown",
-                     "offers_accepted", "rm_contacts", "opens", "opens_incentive", "closes",
-                     "reactivations", "gave_up"):
+        for name in (
+            "bank_payments",
+            "app_visits",
+            "pushes",
+            "offers_shown",
+            "offers_accepted",
+            "rm_contacts",
+            "opens",
+            "opens_incentive",
+            "closes",
+            "reactivations",
+            "gave_up",
+        ):
             setattr(self, name, _zeros(B, dtype=np.int64))
-        for name in ("bonus_paid", "referral_paid", "rewards_paid", "acquisition_spend",
-                     "retention_spend", "cost_to_serve", "revenue"):
+        for name in (
+            "bonus_paid",
+            "referral_paid",
+            "rewards_paid",
+            "acquisition_spend",
+            "retention_spend",
+            "cost_to_serve",
+            "revenue",
+        ):
             setattr(self, name, _zeros(B))

@@ -25,29 +25,53 @@ def _file(tmp_path: Path, text: str, name="mine.yaml") -> Path:
 
 
 FILE_CASES = [
-    ("strategy", STRATEGY_HEAD + "app_qualty: 0.5\n",
-     ["strategy.app_qualty is not a known key", "did you mean app_quality", "allowed:"]),
-    ("strategy", STRATEGY_HEAD + "app_quality: high\n",
-     ["strategy.app_quality = 'high' is not allowed", "a number in [0, 1] score"]),
-    ("strategy", STRATEGY_HEAD + "app_quality: 1.5\n",
-     ["strategy.app_quality = 1.5 is not allowed", "allowed: [0, 1] score"]),
-    ("strategy", STRATEGY_HEAD + "marketing_budget: -2\n",
-     ["strategy.marketing_budget = -2 is not allowed", "[0, 50] RMB per own customer"]),
+    (
+        "strategy",
+        STRATEGY_HEAD + "app_qualty: 0.5\n",
+        ["strategy.app_qualty is not a known key", "did you mean app_quality", "allowed:"],
+    ),
+    (
+        "strategy",
+        STRATEGY_HEAD + "app_quality: high\n",
+        ["strategy.app_quality = 'high' is not allowed", "a number in [0, 1] score"],
+    ),
+    (
+        "strategy",
+        STRATEGY_HEAD + "app_quality: 1.5\n",
+        ["strategy.app_quality = 1.5 is not allowed", "allowed: [0, 1] score"],
+    ),
+    (
+        "strategy",
+        STRATEGY_HEAD + "marketing_budget: -2\n",
+        ["strategy.marketing_budget = -2 is not allowed", "[0, 50] RMB per own customer"],
+    ),
     ("strategy", STRATEGY_HEAD + "app_quality: [0.5\n", ["malformed YAML"]),
     ("strategy", "", ["the file is empty"]),
     ("strategy", "# only a comment\n", ["the file is empty"]),
     ("strategy", "- a\n- b\n", ["must be a mapping"]),
     ("strategy", "# @package _global_\nname: x\n", ["may only set strategy keys"]),
-    ("market", "name: m\nbanks:\n  a:\n    shar: 0.3\n",
-     ["market.banks.a.shar is not a known key", "did you mean share"]),
-    ("market", "name: m\ncustomers:\n  human_preference: 1.2\n",
-     ["market.customers.human_preference = 1.2 is not allowed", "[0, 1] share"]),
-    ("scenario", "name: s\nshocks:\n  - {target: market.environment.branch_reach, value: 1,"
-                 " start: 0, end: 3, moed: set}\n",
-     ["scenario.shocks[0].moed is not a known key", "did you mean mode"]),
+    (
+        "market",
+        "name: m\nbanks:\n  a:\n    shar: 0.3\n",
+        ["market.banks.a.shar is not a known key", "did you mean share"],
+    ),
+    (
+        "market",
+        "name: m\ncustomers:\n  human_preference: 1.2\n",
+        ["market.customers.human_preference = 1.2 is not allowed", "[0, 1] share"],
+    ),
+    (
+        "scenario",
+        "name: s\nshocks:\n  - {target: market.environment.branch_reach, value: 1,"
+        " start: 0, end: 3, moed: set}\n",
+        ["scenario.shocks[0].moed is not a known key", "did you mean mode"],
+    ),
     ("scenario", "name: s\nshocks: 3\n", ["scenario.shocks = 3 is not allowed", "a list"]),
-    ("scenario", "name: s\nshocks:\n  - {target: x, value: 1, start: -4, end: 3}\n",
-     ["scenario.shocks[0].start = -4 is not allowed"]),
+    (
+        "scenario",
+        "name: s\nshocks:\n  - {target: x, value: 1, start: -4, end: 3}\n",
+        ["scenario.shocks[0].start = -4 is not allowed"],
+    ),
     (None, "a:\n  _target_: os.system\n", ["a._target_ = 'os.system' is not allowed"]),
 ]
 
@@ -72,8 +96,10 @@ OVERRIDE_CASES = [
     (["weeks=0"], ["weeks = 0 is not allowed", "[1, 5200] weeks"]),
     (["strategy=nosuch"], ["strategy = 'nosuch' is not allowed", "baseline", "rewards"]),
     (["scenario=nosuch"], ["scenario = 'nosuch' is not allowed", "pandemic", "none"]),
-    (["market.banks.city.levers.signup_bonus=-3"],
-     ["market.banks.city.levers.signup_bonus = -3 is not allowed", "RMB per new account"]),
+    (
+        ["market.banks.city.levers.signup_bonus=-3"],
+        ["market.banks.city.levers.signup_bonus = -3 is not allowed", "RMB per new account"],
+    ),
     (["market.banks.city.levers.bonus=3"], ["market.banks.city.levers.bonus is not a known"]),
     (["+hydra.callbacks.x._target_=os.system"], ["'os.system' is not allowed"]),
 ]
@@ -89,13 +115,19 @@ def test_bad_override_is_refused(args, parts):
 
 
 COMPOSED_CASES = [
-    (["market.customers.segments=[0.5,0.2,0.2]"],
-     ["market.customers.segments", "summing to 1 (sum is 0.9)"]),
+    (
+        ["market.customers.segments=[0.5,0.2,0.2]"],
+        ["market.customers.segments", "summing to 1 (sum is 0.9)"],
+    ),
     (["market.focal=nobank"], ["market.focal = 'nobank' is not allowed", "state_a"]),
-    (["population.size=40000000"], ["population.size = 40000000 is not allowed",
-                                     "estimated memory"]),
-    (["scenario=pandemic", "weeks=30"], ["scenario.shocks[1].start = 46 is not allowed",
-                                         "simulated weeks 0..29"]),
+    (
+        ["population.size=40000000"],
+        ["population.size = 40000000 is not allowed", "estimated memory"],
+    ),
+    (
+        ["scenario=pandemic", "weeks=30"],
+        ["scenario.shocks[1].start = 46 is not allowed", "simulated weeks 0..29"],
+    ),
 ]
 
 
@@ -121,8 +153,13 @@ def test_shock_naming_a_missing_lever_is_refused():
 def test_cli_exits_non_zero_and_writes_nothing(tmp_path):
     """The command line prints one error line, exits 2 and leaves no run folder."""
     env = {**os.environ, "BANKLAB_RESULTS": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "sim", "strategy.push_per_week=20"],
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "strategy.push_per_week=20"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert r.stderr.strip().startswith("error: command line: strategy.push_per_week = 20")
     assert len(r.stderr.strip().splitlines()) == 1
@@ -133,7 +170,13 @@ def test_cli_exits_non_zero_and_writes_nothing(tmp_path):
 def test_outputs_cannot_escape_results(tmp_path, arg):
     """A run folder outside the results folder is refused."""
     env = {**os.environ, "BANKLAB_RESULTS": str(tmp_path / "results")}
-    r = subprocess.run([sys.executable, "-m", "sim", "weeks=2", "population.size=300", arg],
-                       capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "weeks=2", "population.size=300", arg],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert r.returncode == 2, r.stderr
     assert "is not allowed; allowed: a folder inside the results folder" in r.stderr

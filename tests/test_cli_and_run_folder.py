@@ -13,8 +13,9 @@ from sim.run import COMPLETE, run, write_run
 
 def _cli(tmp_path, *args):
     env = {**os.environ, "BANKLAB_RESULTS": str(tmp_path)}
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_cli_writes_a_complete_run_folder(tmp_path):
@@ -22,9 +23,17 @@ def test_cli_writes_a_complete_run_folder(tmp_path):
     r = _cli(tmp_path, "population.size=1500", "weeks=50", "scenario=pandemic", "seed=3")
     assert r.returncode == 0, r.stderr
     (folder,) = list((tmp_path / "runs").iterdir())
-    for name in ("config.yaml", "series_market.csv", "series_banks.csv", "summary.json",
-                 COMPLETE, "plots/channel_mix.png", "plots/active_customers.png",
-                 "plots/switching_flows.png", "plots/payment_share.png"):
+    for name in (
+        "config.yaml",
+        "series_market.csv",
+        "series_banks.csv",
+        "summary.json",
+        COMPLETE,
+        "plots/channel_mix.png",
+        "plots/active_customers.png",
+        "plots/switching_flows.png",
+        "plots/payment_share.png",
+    ):
         assert (folder / name).exists(), name
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["scenario"] == "pandemic" and summary["seed"] == 3
@@ -65,8 +74,12 @@ def test_killed_run_leaves_an_incomplete_folder(tmp_path):
     from sim.run import is_complete
 
     env = {**os.environ, "BANKLAB_RESULTS": str(tmp_path)}
-    p = subprocess.Popen([sys.executable, "-m", "sim", "population.size=20000", "weeks=400"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "sim", "population.size=20000", "weeks=400"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and not list((tmp_path / "runs").glob("*/.hydra")):
         time.sleep(0.2)

@@ -26,8 +26,16 @@ def test_different_seeds_differ():
 def test_strategies_share_the_initial_population():
     """Two strategies with the same seed start from the same customers and network."""
     a = build(compose_config(["population.size=3000", "seed=3"]))
-    b = build(compose_config(["population.size=3000", "seed=3", "strategy.app_quality=0.9",
-                              "strategy.signup_bonus=500"]))
+    b = build(
+        compose_config(
+            [
+                "population.size=3000",
+                "seed=3",
+                "strategy.app_quality=0.9",
+                "strategy.signup_bonus=500",
+            ]
+        )
+    )
     for name in ("has", "primary", "digital", "sat", "distance", "cohort", "habit"):
         assert np.array_equal(getattr(a.pop, name), getattr(b.pop, name)), name
     assert (a.adjacency != b.adjacency).nnz == 0
@@ -65,8 +73,17 @@ def test_rerun_from_a_run_folder_reproduces_it(tmp_path):
     """The run folder's config.yaml re-runs to identical outputs."""
     from sim.run import load_config, write_run
 
-    first = run(compose_config(["population.size=1200", "weeks=10", "seed=2",
-                                "scenario=none", "strategy.app_quality=0.7"]))
+    first = run(
+        compose_config(
+            [
+                "population.size=1200",
+                "weeks=10",
+                "seed=2",
+                "scenario=none",
+                "strategy.app_quality=0.7",
+            ]
+        )
+    )
     write_run(first, tmp_path / "a", plots=False)
     again = run(load_config(tmp_path / "a"))
     write_run(again, tmp_path / "b", plots=False)

@@ -12,9 +12,20 @@ from sim.outcomes import OUTCOMES
 from tests.conftest import check_invariants, simulate
 
 LEVERS = [f for f in dataclasses.fields(Levers) if f.metadata.get("lo") is not None]
-ENV = [f for f in dataclasses.fields(Environment)
-       if f.name in ("branch_reach", "remote_demand", "platform_strength", "need_rate",
-                     "problem_rate", "entry_rate", "exit_rate")]
+ENV = [
+    f
+    for f in dataclasses.fields(Environment)
+    if f.name
+    in (
+        "branch_reach",
+        "remote_demand",
+        "platform_strength",
+        "need_rate",
+        "problem_rate",
+        "entry_rate",
+        "exit_rate",
+    )
+]
 
 
 def _value(f, draw):
@@ -51,11 +62,13 @@ def invalid_override(draw):
     """One lever set outside its range, or to a non-number."""
     f = draw(st.sampled_from(LEVERS))
     lo, hi = f.metadata["lo"], f.metadata["hi"]
-    bad = draw(st.one_of(
-        st.floats(max_value=lo, exclude_max=True, allow_nan=False, allow_infinity=False),
-        st.floats(min_value=hi, exclude_min=True, allow_nan=False, allow_infinity=False),
-        st.sampled_from(["high", "nan", "inf", "true", "[1, 2]"]),
-    ))
+    bad = draw(
+        st.one_of(
+            st.floats(max_value=lo, exclude_max=True, allow_nan=False, allow_infinity=False),
+            st.floats(min_value=hi, exclude_min=True, allow_nan=False, allow_infinity=False),
+            st.sampled_from(["high", "nan", "inf", "true", "[1, 2]"]),
+        )
+    )
     return f.name, bad
 
 

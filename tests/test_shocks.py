@@ -16,8 +16,15 @@ def test_pandemic_lowers_branch_traffic():
 
 @pytest.mark.parametrize(
     ("shape", "week", "weight"),
-    [("step", 4, 0.0), ("step", 5, 1.0), ("step", 10, 1.0), ("step", 11, 0.0),
-     ("ramp", 5, 0.0), ("ramp", 8, 0.6), ("ramp", 30, 1.0)],
+    [
+        ("step", 4, 0.0),
+        ("step", 5, 1.0),
+        ("step", 10, 1.0),
+        ("step", 11, 0.0),
+        ("ramp", 5, 0.0),
+        ("ramp", 8, 0.6),
+        ("ramp", 30, 1.0),
+    ],
 )
 def test_shock_weights(shape, week, weight):
     """Steps act from start to end; ramps move linearly and then stay."""

@@ -53,18 +53,18 @@ FITTED: tuple[Fitted, ...] = (
     Fitted("market.behaviour.asc_branch", -1.5, 3.0, False, "branch_regular_share"),
     Fitted("market.behaviour.asc_online", -5.0, 0.0, False, "online_banking_user_share"),
     Fitted("market.behaviour.beta_web_first", 1.0, 8.0, False, "mobile_vs_online_first_choice"),
-    Fitted("market.customers.web_first_share", 0.05, 0.30, False,
-           "mobile_vs_online_first_choice"),
+    Fitted("market.customers.web_first_share", 0.05, 0.30, False, "mobile_vs_online_first_choice"),
     Fitted("market.behaviour.asc_messaging", -4.0, 1.0, False, "mobile_share_of_echannel_tx"),
     Fitted("market.behaviour.close_base", 0.002, 0.02, True, "full_switch_6m"),
     Fitted("market.behaviour.open_base", 0.002, 0.02, True, "partial_switch_6m"),
     Fitted("market.behaviour.beta_new_account", 0.0, 6.0, False, "new_customer_1m_retention"),
-    Fitted("market.behaviour.cost_prospect_touch", 1.0, 10.0, False,
-           "acquisition_vs_retention_cost"),
-    Fitted("market.behaviour.offer_relevance_base", 0.0, 0.5, False,
-           "offer_success_rate_baseline"),
-    Fitted("market.behaviour.offer_relevance_gain", 0.2, 0.9, False,
-           "offer_success_rate_rich_profiles"),
+    Fitted(
+        "market.behaviour.cost_prospect_touch", 1.0, 10.0, False, "acquisition_vs_retention_cost"
+    ),
+    Fitted("market.behaviour.offer_relevance_base", 0.0, 0.5, False, "offer_success_rate_baseline"),
+    Fitted(
+        "market.behaviour.offer_relevance_gain", 0.2, 0.9, False, "offer_success_rate_rich_profiles"
+    ),
     Fitted("market.customers.accounts_mean", 1.5, 3.5, False, "multi_bank_share"),
 )
 
@@ -89,8 +89,9 @@ def loss(values: dict[str, float], targets: dict[str, dict]) -> float:
     return total
 
 
-def simulate_facts(params: dict[str, float], seeds, size: int, weeks: int,
-                   extra: tuple[str, ...] = ()) -> pd.DataFrame:
+def simulate_facts(
+    params: dict[str, float], seeds, size: int, weeks: int, extra: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """The target facts of one parameter set, one row per seed."""
     from sim.compose import compose_config
     from sim.run import run
@@ -98,8 +99,13 @@ def simulate_facts(params: dict[str, float], seeds, size: int, weeks: int,
     targets = load_targets()
     rows = []
     for seed in seeds:
-        ov = [f"population.size={size}", f"weeks={weeks}", f"seed={seed}",
-              *(f"{k}={v!r}" for k, v in params.items()), *extra]
+        ov = [
+            f"population.size={size}",
+            f"weeks={weeks}",
+            f"seed={seed}",
+            *(f"{k}={v!r}" for k, v in params.items()),
+            *extra,
+        ]
         out = run(compose_config(ov)).summary["outcomes"]
         rows.append({k: out[k] for k in targets})
     return pd.DataFrame(rows)
@@ -128,9 +134,18 @@ def fit_table(df: pd.DataFrame) -> pd.DataFrame:
     for name, t in targets.items():
         lo, hi = t["band"]
         m, sd = float(df[name].mean()), float(df[name].std(ddof=1)) if len(df) > 1 else 0.0
-        rows.append({"fact": name, "target": t["value"], "band_low": lo, "band_high": hi,
-                     "simulated_mean": m, "simulated_sd": sd, "seeds": len(df),
-                     "inside": bool(lo <= m <= hi)})
+        rows.append(
+            {
+                "fact": name,
+                "target": t["value"],
+                "band_low": lo,
+                "band_high": hi,
+                "simulated_mean": m,
+                "simulated_sd": sd,
+                "seeds": len(df),
+                "inside": bool(lo <= m <= hi),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -156,8 +171,13 @@ def plot_fit(table: pd.DataFrame, path: Path) -> None:
         z = lambda x: (x - mid) / half  # noqa: E731
         ax.plot([-1, 1], [i, i], color="#cfe3cf", lw=10, solid_capstyle="butt")
         ax.plot(z(r.target), i, "k|", ms=14)
-        ax.errorbar(z(r.simulated_mean), i, xerr=2 * r.simulated_sd / half, fmt="o",
-                    color="#1f77b4" if r.inside else "#d62728")
+        ax.errorbar(
+            z(r.simulated_mean),
+            i,
+            xerr=2 * r.simulated_sd / half,
+            fmt="o",
+            color="#1f77b4" if r.inside else "#d62728",
+        )
     ax.set_yticks(range(len(table)), table["fact"])
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_xlabel("position in the band (-1 = low end, +1 = high end); | = target")
@@ -176,8 +196,10 @@ def write_market(params: dict[str, float], path: Path) -> None:
         if data[section] is None:
             data[section] = {}
         data[section][name] = round(float(value), 5)
-    header = ("# @package market\n# Calibrated by `python -m sim.analysis.calibrate` "
-              f"on {time.strftime('%Y-%m-%d')}; see docs/calibration.md.\n")
+    header = (
+        "# @package market\n# Calibrated by `python -m sim.analysis.calibrate` "
+        f"on {time.strftime('%Y-%m-%d')}; see docs/calibration.md.\n"
+    )
     path.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
@@ -195,8 +217,11 @@ def _to_unit(params: dict[str, float]) -> np.ndarray:
     x = []
     for f in FITTED:
         v = min(max(params[f.key], f.lo), f.hi)
-        x.append((np.log(v) - np.log(f.lo)) / (np.log(f.hi) - np.log(f.lo)) if f.log
-                 else (v - f.lo) / (f.hi - f.lo))
+        x.append(
+            (np.log(v) - np.log(f.lo)) / (np.log(f.hi) - np.log(f.lo))
+            if f.log
+            else (v - f.lo) / (f.hi - f.lo)
+        )
     return np.array(x)
 
 
@@ -204,8 +229,15 @@ def _facts_one(params, seed, size, weeks) -> dict[str, float]:
     return simulate_facts(params, [seed], size, weeks).iloc[0].to_dict()
 
 
-def calibrate(evaluations: int, seeds: int, size: int, weeks: int, out: Path,
-              n_jobs: int = 2, start: dict[str, float] | None = None) -> dict[str, float]:
+def calibrate(
+    evaluations: int,
+    seeds: int,
+    size: int,
+    weeks: int,
+    out: Path,
+    n_jobs: int = 2,
+    start: dict[str, float] | None = None,
+) -> dict[str, float]:
     """Search with SciPy's bounded Powell method from ``start`` (default: the shipped values).
 
     The objective is the smooth part of :func:`loss` (squared distances in
@@ -227,18 +259,26 @@ def calibrate(evaluations: int, seeds: int, size: int, weeks: int, out: Path,
         rows = pool(delayed(_facts_one)(params, s, size, weeks) for s in range(seeds))
         means = pd.DataFrame(rows).mean().to_dict()
         value = loss(means, targets)
-        smooth = sum(((means[k] - t["value"]) / ((t["band"][1] - t["band"][0]) / 2)) ** 2
-                     for k, t in targets.items())
-        records.append({"evaluation": len(records), "loss": value, "smooth_loss": smooth,
-                        **params, **means})
+        smooth = sum(
+            ((means[k] - t["value"]) / ((t["band"][1] - t["band"][0]) / 2)) ** 2
+            for k, t in targets.items()
+        )
+        records.append(
+            {"evaluation": len(records), "loss": value, "smooth_loss": smooth, **params, **means}
+        )
         bar.update(1)
         best = min(r["loss"] for r in records)
         bar.set_postfix(loss=f"{value:.3g}", best=f"{best:.3g}")
         return smooth if np.isfinite(smooth) else 1e6
 
     x0 = _to_unit(start or current_values())
-    minimize(objective, x0, method="Powell", bounds=[(0.0, 1.0)] * len(FITTED),
-             options={"maxfev": evaluations, "xtol": 0.01, "ftol": 0.01})
+    minimize(
+        objective,
+        x0,
+        method="Powell",
+        bounds=[(0.0, 1.0)] * len(FITTED),
+        options={"maxfev": evaluations, "xtol": 0.01, "ftol": 0.01},
+    )
     bar.close()
     trials = pd.DataFrame(records)
     trials.to_csv(out / "trials.csv", index=False)
@@ -248,8 +288,9 @@ def calibrate(evaluations: int, seeds: int, size: int, weeks: int, out: Path,
     return best
 
 
-def check(params: dict[str, float] | None, seeds: int, size: int, weeks: int,
-          out: Path) -> pd.DataFrame:
+def check(
+    params: dict[str, float] | None, seeds: int, size: int, weeks: int, out: Path
+) -> pd.DataFrame:
     """Simulate the facts over ``seeds`` seeds and write the fit table and plot."""
     df = simulate_facts(params or {}, range(100, 100 + seeds), size, weeks)
     table = fit_table(df)
@@ -268,8 +309,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--size", type=int, default=10000)
     ap.add_argument("--weeks", type=int, default=104)
     ap.add_argument("--check-seeds", type=int, default=4)
-    ap.add_argument("--check-only", action="store_true",
-                    help="only check the shipped default market")
+    ap.add_argument(
+        "--check-only", action="store_true", help="only check the shipped default market"
+    )
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args(argv)
     out = a.out or results_dir() / "calibration" / time.strftime("%Y%m%d-%H%M%S")

@@ -112,8 +112,18 @@ def run(model) -> None:
     N, B = pop.capacity, pop.n_banks
     A = bank_pull(pop, beh, lev)
     G = (
-        np.array([beh.asc_branch, beh.asc_atm, beh.asc_online, beh.asc_mobile,
-                  beh.asc_messaging, beh.asc_remote, beh.asc_open], dtype=np.float32)[None, :]
+        np.array(
+            [
+                beh.asc_branch,
+                beh.asc_atm,
+                beh.asc_online,
+                beh.asc_mobile,
+                beh.asc_messaging,
+                beh.asc_remote,
+                beh.asc_open,
+            ],
+            dtype=np.float32,
+        )[None, :]
         + beh.beta_habit * pop.habit
         + (beh.beta_digital * (pop.digital - 0.5))[:, None] * DIGITAL[None, :]
         + np.float32(np.log(max(env.remote_demand, 1e-6))) * CONTACT_FREE[None, :]
@@ -183,8 +193,11 @@ def run(model) -> None:
     nc = n * C + c
 
     def per_nb(weights=None, mask=None, dtype=np.int32):
-        idx, w = (nb, weights) if mask is None else (nb[mask], None if weights is None
-                                                     else weights[mask])
+        idx, w = (
+            (nb, weights)
+            if mask is None
+            else (nb[mask], None if weights is None else weights[mask])
+        )
         return np.bincount(idx, weights=w, minlength=N * B).reshape(N, B).astype(dtype)
 
     transactions = per_nb()

@@ -28,13 +28,16 @@ def run(model) -> None:
     beh, env, lev = p.beh, p.env, p.lev
     seg_mult = np.array([beh.head_need_mult, 1.0, beh.tail_need_mult], dtype=np.float32)
     m = seg_mult[pop.segment] * pop.alive
-    rates = np.array([
-        beh.payment_rate * env.need_rate,
-        beh.transfer_rate * env.need_rate,
-        beh.wealth_rate * env.need_rate,
-        beh.credit_rate * env.need_rate,
-        beh.problem_rate * env.problem_rate,
-    ], dtype=np.float32)
+    rates = np.array(
+        [
+            beh.payment_rate * env.need_rate,
+            beh.transfer_rate * env.need_rate,
+            beh.wealth_rate * env.need_rate,
+            beh.credit_rate * env.need_rate,
+            beh.problem_rate * env.problem_rate,
+        ],
+        dtype=np.float32,
+    )
     wk.needs = rng.poisson(m[:, None] * rates[None, :]).astype(np.int32)
 
     B = pop.n_banks

@@ -55,18 +55,38 @@ def run(model) -> None:
     tally.contacts[:, CH["remote"]] += rm_contact.sum(axis=0)
 
     lam_cross = lev.cross_sell[None, :] * plan.touch_mult[None, :] * wk.contacts
-    lam_event = lev.event_offers[None, :] * events[:, None] * pop.has
+    lam_event = lev.event_offers[None, :] * events[:, None]
+    lam = np.where(pop.has, lam_cross + lam_event, 0.0)
     r1 = model.stream("response", 1)
-    cross = r1.poisson(np.where(pop.has, lam_cross, 0.0))
-    event = r1.poisson(lam_event)
-    rel = plan.relevance[None, :]
-    rel_cross = r1.binomial(cross, np.broadcast_to(rel, cross.shape))
-    rel_event = r1.binomial(event, np.broadcast_to(np.minimum(2 * rel, 1.0), event.shape))
-    relevant = rel_cross + rel_event + rm_contact
-    shown = cross + event + rm_contact
-    p_acc = np.clip(beh.accept_relevant * (1.0 + lev.low_threshold_products[None, :] * tail),
-                    0.0, 1.0)
-    accepted = r1.binomial(relevant, p_acc) + r1.binomial(shown - relevant, beh.accept_irrelevant)
+    # draw only where offers can be shown (most accounts get none in a week)
+    idx = np.flatnonzero(lam)
+    shown_f = r1.poisson(lam.ravel()[idx])
+    ev_share = (
+        lam_event.ravel()
+        if lam_event.size == lam.size
+        else np.broadcast_to(lam_event, lam.shape).ravel()
+    )[idx] / lam.ravel()[idx]
+    n_event = r1.binomial(shown_f, ev_share)
+    b_idx = idx % B
+    rel = plan.relevance[b_idx]
+    relevant_f = r1.binomial(shown_f - n_event, rel) + r1.binomial(
+        n_event, np.minimum(2 * rel, 1.0)
+    )
+    tail_f = tail.ravel()[idx // B] if tail.shape[1] == 1 else tail.ravel()[idx]
+    p_acc = np.clip(
+        beh.accept_relevant * (1.0 + lev.low_threshold_products[b_idx] * tail_f), 0.0, 1.0
+    )
+    accepted_f = r1.binomial(relevant_f, p_acc) + r1.binomial(
+        shown_f - relevant_f, beh.accept_irrelevant
+    )
+    shown = np.zeros(N * B, np.int64)
+    relevant = np.zeros(N * B, np.int64)
+    accepted = np.zeros(N * B, np.int64)
+    shown[idx], relevant[idx], accepted[idx] = shown_f, relevant_f, accepted_f
+    shown = shown.reshape(N, B) + rm_contact
+    relevant = relevant.reshape(N, B) + rm_contact
+    rm_accept = rm_contact & (r1.random((N, B)) < beh.accept_relevant)
+    accepted = accepted.reshape(N, B) + rm_accept
     tally.offers_shown += shown.sum(axis=0)
     tally.offers_accepted += accepted.sum(axis=0)
     wk.offers_to_existing = shown
@@ -88,8 +108,8 @@ def run(model) -> None:
     deg = np.maximum(model.degree, 1)[:, None]
     is_primary = pop.primary[:, None] == np.arange(B)[None, :]
     X = np.concatenate(
-        [(pop.has & (pop.sat > 0.6)).astype(np.float32),
-         (is_primary * pop.sat).astype(np.float32)], axis=1
+        [(pop.has & (pop.sat > 0.6)).astype(np.float32), (is_primary * pop.sat).astype(np.float32)],
+        axis=1,
     )
     X[~pop.alive] = 0.0
     ties = (model.adjacency @ X) / deg

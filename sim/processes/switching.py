@@ -85,11 +85,17 @@ def run(model) -> None:
         -wk.plan.prospect_rate[None, :] * beh.touch_conversion * bonus * (1.0 - friction)
     )
     in_scene = (pop.scene_user < env.platform_scene_reach)[:, None]
-    h_scene = beh.scene_conversion * lev.scene_partnerships[None, :] * bonus * (
-        1.0 - 0.5 * friction) * in_scene
+    h_scene = (
+        beh.scene_conversion
+        * lev.scene_partnerships[None, :]
+        * bonus
+        * (1.0 - 0.5 * friction)
+        * in_scene
+    )
     h_ref = wk.referral
     p_inc = 1.0 - (1.0 - np.clip(h_touch, 0, 1)) * (1.0 - np.clip(h_scene, 0, 1)) * (
-        1.0 - np.clip(h_ref, 0, 1))
+        1.0 - np.clip(h_ref, 0, 1)
+    )
     h_org = np.clip(h_org, 0.0, 1.0)
     P = 1.0 - (1.0 - h_org) * (1.0 - p_inc)
     can = pop.alive[:, None] & ~pop.has & ~close
