@@ -142,7 +142,9 @@ class BankingMarket(mesa.Model):
         )
         self.degree = np.asarray(self.adjacency.sum(axis=1)).ravel().astype(np.float32)
         levers = [cfg.strategy] + [cfg.market.banks[n].levers for n in names[1:]]
-        self.bank_list = [Bank(self, i, n, lv) for i, (n, lv) in enumerate(zip(names, levers))]
+        self.bank_list = [
+            Bank(self, i, n, lv) for i, (n, lv) in enumerate(zip(names, levers, strict=True))
+        ]
         self.platform = Platform(self, "platform")
         self.trackers = Trackers(self)
         self.p = self.params.at(0)

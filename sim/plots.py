@@ -36,7 +36,8 @@ def save(fig, path: Path) -> None:
 def run_plots(result, folder: Path) -> list[Path]:
     """Channel mix, active customers, switching flows and payment share over time."""
     banks, market = result.banks, result.market
-    title = f"{result.summary['strategy']} / {result.summary['scenario']} / seed {result.summary['seed']}"
+    sm = result.summary
+    title = f"{sm['strategy']} / {sm['scenario']} / seed {sm['seed']}"
     out = []
 
     focal = banks[banks["focal"]].set_index("week")

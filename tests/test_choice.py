@@ -10,7 +10,10 @@ def test_better_app_raises_app_share_of_contacts():
     """A better focal app moves the focal bank's contacts toward the app."""
     lo = simulate("strategy.app_quality=0.1")
     hi = simulate("strategy.app_quality=0.95")
-    share = lambda m: m.outcomes["contacts_mobile"] / m.outcomes["contacts_per_customer"]
+
+    def share(m):
+        return m.outcomes["contacts_mobile"] / m.outcomes["contacts_per_customer"]
+
     assert share(hi) > share(lo) + 0.02
 
 
@@ -34,8 +37,12 @@ def test_branch_only_attribution_loses_sales():
     """Branch-only credit pulls sales into branches where some customers give up."""
     a = simulate("strategy.omnichannel_attribution=1.0")
     b = simulate("strategy.omnichannel_attribution=0.0")
-    gave_up = lambda m: sum(int(h.sum()) for h in [m.tally.gave_up])
+
+    def gave_up(m):
+        return sum(int(h["gave_up"].sum()) for h in m.trackers.history)
+
     assert gave_up(a) == 0
+    assert gave_up(b) > 0
     assert b.outcomes["contacts_branch"] > a.outcomes["contacts_branch"]
 
 

@@ -19,7 +19,10 @@ def test_gen_z_inflow_raises_the_gen_z_share():
     """Entrants are mostly Gen Z: a big inflow raises the Gen Z share."""
     a = simulate("market.environment.entry_rate=0.0")
     b = simulate("market.environment.entry_rate=0.02", "market.environment.exit_rate=0.02")
-    genz = lambda m: (m.pop.cohort[m.pop.alive] == 0).mean()
+
+    def genz(m):
+        return (m.pop.cohort[m.pop.alive] == 0).mean()
+
     assert genz(b) > genz(a)
 
 

@@ -168,7 +168,10 @@ def plot_fit(table: pd.DataFrame, path: Path) -> None:
     for i, r in enumerate(table.itertuples()):
         half = (r.band_high - r.band_low) / 2
         mid = (r.band_high + r.band_low) / 2
-        z = lambda x: (x - mid) / half  # noqa: E731
+
+        def z(x, mid=mid, half=half):
+            return (x - mid) / half
+
         ax.plot([-1, 1], [i, i], color="#cfe3cf", lw=10, solid_capstyle="butt")
         ax.plot(z(r.target), i, "k|", ms=14)
         ax.errorbar(

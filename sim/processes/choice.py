@@ -92,7 +92,7 @@ def bank_pull(pop, beh, lev) -> np.ndarray:
 
 def _draw(rng, logits: np.ndarray, counts: np.ndarray):
     """Draw ``counts[r]`` options for each row of ``logits`` (R x O); returns rows, options."""
-    R, O = logits.shape
+    R, n_opt = logits.shape
     m = logits.max(axis=1, keepdims=True)
     w = np.exp(logits - m)
     cdf = np.cumsum(w, axis=1)
@@ -101,8 +101,8 @@ def _draw(rng, logits: np.ndarray, counts: np.ndarray):
     u = rng.random(rows.size) * (1.0 - 1e-9)
     flat = (cdf + np.arange(R)[:, None]).ravel()
     idx = np.searchsorted(flat, rows + u * cdf[rows, -1], side="right")
-    idx = np.minimum(idx, rows * O + O - 1)
-    return rows, idx - rows * O
+    idx = np.minimum(idx, rows * n_opt + n_opt - 1)
+    return rows, idx - rows * n_opt
 
 
 def run(model) -> None:
