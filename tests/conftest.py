@@ -12,8 +12,7 @@ from sim.run import build
 
 def simulate(*overrides: str, size: int = 3000, weeks: int = 30, seed: int = 1):
     """Build and run a small market; return the model (outcomes in ``model.outcomes``)."""
-    cfg = compose_config([f"population.size={size}", f"weeks={weeks}", f"seed={seed}",
-                          *overrides])
+    cfg = compose_config([f"population.size={size}", f"weeks={weeks}", f"seed={seed}", *overrides])
     model = build(cfg)
     model.run_model()
     model.outcomes = compute_outcomes(model)

@@ -5,7 +5,8 @@
 Searches the parameters of :data:`FITTED` (each chosen because it moves one
 fact most directly, see docs/calibration.md) with SciPy's bounded Powell method
 (derivative-free line searches, suited to a problem where each parameter moves
-mostly one fact), starting from the shipped values. Each evaluation averages
+mostly one fact), starting from the priors in sim/config.py (not the shipped
+fit, so a run reproduces the fit from scratch). Each evaluation averages
 the facts over ``--seeds`` seeds (common random numbers: the same seeds in
 every evaluation, so evaluations differ only by their parameters; the seeds
 run in parallel, one per core). The search minimises the sum over the
@@ -117,14 +118,22 @@ def _evaluate(params, seeds, size, weeks) -> tuple[float, dict]:
     return loss(means, load_targets()), means
 
 
-def current_values() -> dict[str, float]:
-    """The fitted parameters' values in the shipped default market."""
-    from omegaconf import OmegaConf
+def prior_values() -> dict[str, float]:
+    """The fitted parameters' prior values: the defaults of sim/config.py, not the shipped fit.
 
-    from sim.compose import compose_config
+    Starting there makes a calibration run reproduce the shipped fit from scratch.
+    """
+    import dataclasses
 
-    cfg = compose_config([])
-    return {f.key: float(OmegaConf.select(cfg, f.key)) for f in FITTED}
+    from sim.config import Behaviour, CustomerMix
+
+    sections = {"behaviour": Behaviour, "customers": CustomerMix}
+    out = {}
+    for f in FITTED:
+        _, section, name = f.key.split(".")
+        field = next(x for x in dataclasses.fields(sections[section]) if x.name == name)
+        out[f.key] = float(field.default)
+    return out
 
 
 def fit_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -241,7 +250,7 @@ def calibrate(
     n_jobs: int = 2,
     start: dict[str, float] | None = None,
 ) -> dict[str, float]:
-    """Search with SciPy's bounded Powell method from ``start`` (default: the shipped values).
+    """Search with SciPy's bounded Powell method from ``start`` (default: the priors).
 
     The objective is the smooth part of :func:`loss` (squared distances in
     half-bands) of the facts averaged over ``seeds`` seeds, the seeds run in
@@ -274,7 +283,7 @@ def calibrate(
         bar.set_postfix(loss=f"{value:.3g}", best=f"{best:.3g}")
         return smooth if np.isfinite(smooth) else 1e6
 
-    x0 = _to_unit(start or current_values())
+    x0 = _to_unit(start or prior_values())
     minimize(
         objective,
         x0,
