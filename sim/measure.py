@@ -142,7 +142,8 @@ def compute_outcomes(model: BankingMarket) -> dict[str, float]:
     out["full_switch_6m"] = _div((closed & ident).sum(), ident.sum())
     out["partial_switch_6m"] = _div((added & kept & ident).sum(), ident.sum())
     f0 = ident & h0[:, FOCAL]
-    out["retention_26w"] = _div((f0 & h1[:, FOCAL]).sum(), f0.sum())
+    kept_focal = h1[:, FOCAL] & (pop.ti_open[:, FOCAL] < tr.w26)  # held throughout
+    out["retention_26w"] = _div((f0 & kept_focal).sum(), f0.sum())
     out["full_switch_26w"] = _div((f0 & ~h1[:, FOCAL] & h1.any(axis=1)).sum(), f0.sum())
     out["partial_switch_26w"] = _div((f0 & added & kept).sum(), f0.sum())
 

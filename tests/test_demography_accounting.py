@@ -27,12 +27,15 @@ def test_gen_z_inflow_raises_the_gen_z_share():
 
 
 def test_cost_to_serve_is_contacts_times_cost(base_model):
-    """Cost to serve is the channel contacts priced per channel, plus RM contacts."""
+    """Cost to serve: contacts priced per channel, RM contacts and the branch network."""
     m = base_model
     cost = np.asarray(m.cfg.market.behaviour.cost_per_contact)
     t = m.tally
     assert len(cost) == len(CHANNELS)
-    expected = t.contacts @ cost + t.rm_contacts * m.cfg.market.behaviour.cost_rm_contact
+    beh = m.cfg.market.behaviour
+    network = m.params.lev0["branch_network"]
+    expected = (t.contacts @ cost + t.rm_contacts * beh.cost_rm_contact
+                + beh.branch_fixed_cost * network * m.pop.has.sum(axis=0))
     assert np.allclose(t.cost_to_serve, expected)
 
 

@@ -51,7 +51,7 @@ class Fitted:
 
 FITTED: tuple[Fitted, ...] = (
     Fitted("market.behaviour.asc_platform", 4.0, 10.0, False, "bank_share_payment_count"),
-    Fitted("market.behaviour.asc_branch", -1.5, 3.0, False, "branch_regular_share"),
+    Fitted("market.behaviour.asc_branch", -3.0, 3.0, False, "branch_regular_share"),
     Fitted("market.behaviour.asc_online", -5.0, 0.0, False, "online_banking_user_share"),
     Fitted("market.behaviour.beta_web_first", 1.0, 8.0, False, "mobile_vs_online_first_choice"),
     Fitted("market.customers.web_first_share", 0.05, 0.30, False, "mobile_vs_online_first_choice"),

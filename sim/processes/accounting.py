@@ -2,7 +2,8 @@
 
 * revenue: ``revenue_per_product * products + revenue_per_payment * bank payments``;
 * cost to serve: ``sum_c contacts[b, c] * cost_per_contact[c]
-  + rm_contacts * cost_rm_contact``;
+  + rm_contacts * cost_rm_contact + branch_fixed_cost * branch_network * customers``
+  (running the branch network);
 * acquisition spend: ``prospect_touches * cost_prospect_touch`` + sign-up and
   referral bonuses + partner-scene fees (20 RMB x scene_partnerships per
   scene-acquired account);
@@ -26,6 +27,8 @@ def run(model) -> None:
     )
     tally.cost_to_serve += tally.contacts @ beh.cost_per_contact[: tally.contacts.shape[1]]
     tally.cost_to_serve += tally.rm_contacts * beh.cost_rm_contact
+    customers = pop.has.sum(axis=0)
+    tally.cost_to_serve += beh.branch_fixed_cost * lev.branch_network * customers
     reward_per_contact = beh.cost_reward_point * lev.rewards
     pop.points += (wk.contacts * reward_per_contact[None, :]).astype(np.float32)
     tally.rewards_paid += wk.contacts.sum(axis=0) * reward_per_contact

@@ -50,6 +50,7 @@ CAPABLE = np.array(
         [1, 0, 1, 1, 0, 1, 1],  # wealth
         [1, 0, 1, 1, 0, 0, 1],  # credit
         [1, 0, 1, 1, 1, 1, 0],  # service problem
+        [1, 0, 0, 0, 0, 0, 0],  # counter-only business
     ],
     dtype=bool,
 )
@@ -57,7 +58,7 @@ DIGITAL = np.array([0, 0, 1, 1, 1, 0, 1], dtype=bool)
 CONTACT_FREE = np.array([0, 0, 1, 1, 1, 1, 1], dtype=bool)
 HUMAN = np.array([1, 0, 0, 0, 0, 1, 0], dtype=bool)
 ECHANNELS = (CH["online"], CH["mobile"], CH["messaging"], CH["open"])
-PAYMENT, TRANSFER, WEALTH, CREDIT, SERVICE = range(K)
+PAYMENT, TRANSFER, WEALTH, CREDIT, SERVICE, COUNTER = range(K)
 
 
 def quality(lev) -> np.ndarray:

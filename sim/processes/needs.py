@@ -4,7 +4,11 @@ Financial needs of customer ``n`` of type ``k``:
 ``needs[n, k] ~ Poisson(rate_k * m_seg(n) * need_rate)`` with ``rate_k`` one of
 ``payment_rate, transfer_rate, wealth_rate, credit_rate`` and, for service
 problems, ``problem_rate * problem_rate(env)``; ``m_seg`` is ``head_need_mult``
-for head customers, ``tail_need_mult`` for the long tail, 1 otherwise.
+for head customers, ``tail_need_mult`` for the long tail, 1 otherwise. Of the
+counter-type business (wealth, credit, service problems) a share
+``app_counter_share`` (0.95: the app can serve 95% of counter business types)
+keeps its type; the rest becomes "counter" business that only a branch counter
+serves. Everyday transfers and inquiries are all app-capable.
 
 Non-financial app visits at bank ``b`` ("high frequency drives low
 frequency"): ``Poisson(app_visit_rate * app_scenes[b] * digital * habit_mobile
@@ -28,14 +32,15 @@ def run(model) -> None:
     beh, env, lev = p.beh, p.env, p.lev
     seg_mult = np.array([beh.head_need_mult, 1.0, beh.tail_need_mult], dtype=np.float32)
     m = seg_mult[pop.segment] * pop.alive
+    counter_types = np.array([
+        beh.wealth_rate * env.need_rate,
+        beh.credit_rate * env.need_rate,
+        beh.problem_rate * env.problem_rate,
+    ])
+    app = beh.app_counter_share
     rates = np.array(
-        [
-            beh.payment_rate * env.need_rate,
-            beh.transfer_rate * env.need_rate,
-            beh.wealth_rate * env.need_rate,
-            beh.credit_rate * env.need_rate,
-            beh.problem_rate * env.problem_rate,
-        ],
+        [beh.payment_rate * env.need_rate, beh.transfer_rate * env.need_rate,
+         *(app * counter_types), (1.0 - app) * counter_types.sum()],
         dtype=np.float32,
     )
     wk.needs = rng.poisson(m[:, None] * rates[None, :]).astype(np.int32)

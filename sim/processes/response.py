@@ -16,14 +16,14 @@ itself stays).
 
 Relationship managers: a head or mid customer has one at bank ``b`` when
 ``rm_draw < rm_coverage[b]``; the RM reaches out with probability 0.25 a week:
-a human remote contact with an offer of relevance 0.8.
+a human remote contact (``bond += bond_gain * (1 - bond)``) with a relevant offer.
 
 Reactivation: a dormant account is contacted with probability
 ``reactivation[b] / 4`` a week and comes back with ``reactivation_success``.
 
 Referrals: the hazard that a tie brings customer ``n`` to bank ``b`` is
 ``referral_rate * referral_bonus[b] / 100 * share of n's ties who hold b and
-are satisfied (sat > 0.6)``. Word of mouth ``wom[n,b]`` is the mean over
+are satisfied (sat > 0.5)``. Word of mouth ``wom[n,b]`` is the mean over
 ``n``'s ties of ``sat`` at their primary bank ``b`` (0 for other banks).
 """
 
@@ -49,7 +49,8 @@ def run(model) -> None:
     )
     rm_contact = has_rm & (rng.random((N, B)) < 0.25)
     tally.rm_contacts += rm_contact.sum(axis=0)
-    wk.human += rm_contact
+    # a human contact: it grows the bond like one in the experience process
+    pop.bond += (beh.bond_gain * rm_contact * (1.0 - pop.bond)).astype(np.float32)
     wk.contacts += rm_contact
     pop.ti_last[rm_contact] = t
     tally.contacts[:, CH["remote"]] += rm_contact.sum(axis=0)
@@ -108,7 +109,7 @@ def run(model) -> None:
     deg = np.maximum(model.degree, 1)[:, None]
     is_primary = pop.primary[:, None] == np.arange(B)[None, :]
     X = np.concatenate(
-        [(pop.has & (pop.sat > 0.6)).astype(np.float32), (is_primary * pop.sat).astype(np.float32)],
+        [(pop.has & (pop.sat > 0.5)).astype(np.float32), (is_primary * pop.sat).astype(np.float32)],
         axis=1,
     )
     X[~pop.alive] = 0.0
