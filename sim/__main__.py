@@ -106,7 +106,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 def main() -> None:
     """Console-script entry point: check the config files and overrides, then run Hydra."""
     try:
-        check_overrides(sys.argv[1:])
+        check_overrides([a for a in sys.argv[1:] if not a.startswith("-")])
         register_configs()
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

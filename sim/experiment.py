@@ -1,7 +1,8 @@
 """Experiments: a multirun of strategies x scenarios x seeds, aggregated into a report.
 
 ``python -m sim.experiment [overrides]`` runs ``configs/experiment/default.yaml``
-(or the file named by ``experiment=NAME``) as a Hydra multirun. Any Hydra
+(or the file named by ``experiment=NAME``) as a Hydra multirun; sweep other
+sets with ``strategy=a,b scenario=none,pandemic seed=range(0,8)``. Any Hydra
 launcher works (joblib on local cores by default). :class:`AggregateCallback`
 is registered in ``configs/config.yaml``; when a multirun ends it aggregates the
 experiment folder (:func:`sim.analysis.compare.aggregate`) and prints the
@@ -14,6 +15,7 @@ Without ``experiment.resume=true`` an existing experiment folder is never reused
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,9 @@ from omegaconf import DictConfig
 from sim.errors import ConfigError
 from sim.validate import inside_results
 
+#: Errors raised while aggregating (Hydra only warns about callback errors).
+AGGREGATION_ERRORS: list[str] = []
+
 
 class AggregateCallback(Callback):
     """Guards the experiment folder at the start and aggregates it at the end."""
@@ -31,13 +36,19 @@ class AggregateCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Refuse to reuse an earlier experiment's folder unless resuming."""
         sweep = Path(config.hydra.sweep.dir)
-        inside_results(sweep, "hydra.sweep.dir")
         resume = bool(config.get("experiment", {}).get("resume", False))
-        if (sweep / "runs").exists() and any((sweep / "runs").iterdir()) and not resume:
-            raise ConfigError(
-                f"{sweep} already holds an experiment; pass experiment.resume=true to resume it "
-                "(complete runs are kept) or choose another hydra.sweep.dir"
-            )
+        try:
+            inside_results(sweep, "hydra.sweep.dir")
+            if (sweep / "runs").exists() and any((sweep / "runs").iterdir()) and not resume:
+                raise ConfigError(
+                    f"{sweep} already holds an experiment; pass experiment.resume=true to "
+                    "resume it (complete runs are kept) or choose another hydra.sweep.dir"
+                )
+        except ConfigError as err:
+            # Hydra turns a callback's exception into a warning and goes on: stop here,
+            # before any run starts.
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            os._exit(2)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Aggregate the runs into tables, plots and the report."""
@@ -47,21 +58,31 @@ class AggregateCallback(Callback):
         if not (sweep / "runs").exists():
             return
         baseline = str(config.get("experiment", {}).get("baseline", "baseline"))
-        report = aggregate(sweep, baseline=baseline)
-        print_summary(sweep, report)
+        try:
+            report = aggregate(sweep, baseline=baseline)
+            print_summary(sweep, report, baseline)
+        except Exception as err:  # Hydra would turn this into a warning: record it
+            AGGREGATION_ERRORS.append(f"{sweep}: aggregation failed: {type(err).__name__}: {err}")
+            raise
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run an experiment: ``python -m sim.experiment [experiment=NAME] [overrides]``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not any(a.startswith(("experiment=", "+experiment=")) for a in args):
-        args.insert(0, "+experiment=default")
-    else:
-        args = [("+" + a) if a.startswith("experiment=") else a for a in args]
+    args = [a[1:] if a.startswith("+experiment=") else a for a in args]
+    if not any(a.startswith("experiment=") for a in args):
+        args.insert(0, "experiment=default")
+    if "--multirun" not in args and "-m" not in args:
+        args.insert(0, "--multirun")
     from sim.__main__ import main as sim_main
 
     sys.argv = [sys.argv[0], *args]
     sim_main()
+    from sim import experiment  # the callback's module (this file may run as __main__)
+
+    if experiment.AGGREGATION_ERRORS:
+        print("error: " + "; ".join(experiment.AGGREGATION_ERRORS), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "higher",
         "loyalty",
         "Share of the focal bank's account holders 26 weeks before the end (still in the "
-        "market at the end) who still hold the account at the end.",
+        "market at the end) who held the account throughout (not closed and reopened).",
     ),
     _o(
         "full_switch_26w",

@@ -1,0 +1,1 @@
+"""Analysis of runs and experiments (the model never imports this package)."""
