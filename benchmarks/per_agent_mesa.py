@@ -74,7 +74,7 @@ class Customer(mesa.Agent):
     def step(self) -> None:
         """Needs, choice, experience and switching for this customer."""
         m = self.model
-        beh, lev, env, rng = m.beh, m.lev, m.env, m.random
+        beh, lev, rng = m.beh, m.lev, m.random
         B = m.n_banks
         t = m.week
         seg_mult = (beh.head_need_mult, 1.0, beh.tail_need_mult)[self.segment]
