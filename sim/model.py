@@ -65,6 +65,10 @@ class Platform(mesa.Agent):
         self.kpi: dict[str, float] = {}
 
 
+#: Per-bank weekly counts copied from the tally.
+COUNT_KPIS = ("opens", "opens_incentive", "closes", "reactivations", "offers_shown",
+              "offers_accepted")
+
 BANK_KPIS = (
     "customers",
     "primary",
@@ -78,12 +82,7 @@ BANK_KPIS = (
     "transactions",
     "app_visits",
     "payments",
-    "opens",
-    "opens_incentive",
-    "closes",
-    "reactivations",
-    "offers_shown",
-    "offers_accepted",
+    *COUNT_KPIS,
     "revenue",
     "cost_to_serve",
     "acquisition_spend",
@@ -228,14 +227,7 @@ class BankingMarket(mesa.Model):
                     tally.bonus_paid[b] + tally.referral_paid[b] + tally.rewards_paid[b]
                 ),
             }
-            for name in (
-                "opens",
-                "opens_incentive",
-                "closes",
-                "reactivations",
-                "offers_shown",
-                "offers_accepted",
-            ):
+            for name in COUNT_KPIS:
                 k[name] = int(getattr(tally, name)[b])
             for c, cname in enumerate(CHANNELS):
                 k[f"contacts_{cname}"] = int(tally.contacts[b, c])
