@@ -251,10 +251,15 @@ class Behaviour:
     wealth_rate: float = param(0.06, 0.0, 2.0, "per week", "wealth needs")
     credit_rate: float = param(0.03, 0.0, 2.0, "per week", "credit needs")
     problem_rate: float = param(0.02, 0.0, 1.0, "per week", "service problems")
-    app_counter_share: float = param(0.95, 0.0, 1.0, "share",
-                                     "counter business the app can also serve (input fact); "
-                                     "the rest of wealth, credit and problem business "
-                                     "needs a branch counter")
+    app_counter_share: float = param(
+        0.95,
+        0.0,
+        1.0,
+        "share",
+        "counter business the app can also serve (input fact); "
+        "the rest of wealth, credit and problem business "
+        "needs a branch counter",
+    )
     app_visit_rate: float = param(
         1.5, 0.0, 20.0, "per week at scenes=1", "non-financial app visits of an engaged app user"
     )
@@ -366,9 +371,13 @@ class Behaviour:
     cost_reward_point: float = param(
         0.5, 0.0, 100.0, "RMB per interaction at rewards=1", "rewards spend"
     )
-    branch_fixed_cost: float = param(0.6, 0.0, 100.0, "RMB per customer per week",
-                                     "running the branch network at density 1 (scales with "
-                                     "branch_network)")
+    branch_fixed_cost: float = param(
+        0.6,
+        0.0,
+        100.0,
+        "RMB per customer per week",
+        "running the branch network at density 1 (scales with branch_network)",
+    )
     cost_rm_contact: float = param(30.0, 0.0, 1000.0, "RMB", "a relationship-manager contact")
 
 

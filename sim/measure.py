@@ -108,7 +108,7 @@ class Trackers:
                 "retention_spend": tally.retention_spend.copy(),
                 "incentive_spend": tally.bonus_paid + tally.referral_paid + tally.rewards_paid,
                 "app_visits": tally.app_visits.copy(),
-            "gave_up": tally.gave_up.copy(),
+                "gave_up": tally.gave_up.copy(),
                 "holders": pop.has.sum(axis=0),
             }
         )

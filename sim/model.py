@@ -66,8 +66,14 @@ class Platform(mesa.Agent):
 
 
 #: Per-bank weekly counts copied from the tally.
-COUNT_KPIS = ("opens", "opens_incentive", "closes", "reactivations", "offers_shown",
-              "offers_accepted")
+COUNT_KPIS = (
+    "opens",
+    "opens_incentive",
+    "closes",
+    "reactivations",
+    "offers_shown",
+    "offers_accepted",
+)
 
 BANK_KPIS = (
     "customers",

@@ -34,8 +34,11 @@ def test_cost_to_serve_is_contacts_times_cost(base_model):
     assert len(cost) == len(CHANNELS)
     beh = m.cfg.market.behaviour
     network = m.params.lev0["branch_network"]
-    expected = (t.contacts @ cost + t.rm_contacts * beh.cost_rm_contact
-                + beh.branch_fixed_cost * network * m.pop.has.sum(axis=0))
+    expected = (
+        t.contacts @ cost
+        + t.rm_contacts * beh.cost_rm_contact
+        + beh.branch_fixed_cost * network * m.pop.has.sum(axis=0)
+    )
     assert np.allclose(t.cost_to_serve, expected)
 
 

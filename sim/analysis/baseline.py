@@ -40,8 +40,9 @@ def differences(fresh: dict[str, float], stored: dict[str, float]) -> list[str]:
         a, b = fresh.get(name), stored.get(name)
         if a is None or b is None:
             out.append(f"{name}: stored {b!r}, now {a!r}")
-        elif not (math.isclose(a, b, rel_tol=RTOL, abs_tol=1e-12)
-                  or (math.isnan(a) and math.isnan(b))):
+        elif not (
+            math.isclose(a, b, rel_tol=RTOL, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b))
+        ):
             out.append(f"{name}: stored {b:.6g}, now {a:.6g}")
     return out
 

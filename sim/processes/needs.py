@@ -32,15 +32,21 @@ def run(model) -> None:
     beh, env, lev = p.beh, p.env, p.lev
     seg_mult = np.array([beh.head_need_mult, 1.0, beh.tail_need_mult], dtype=np.float32)
     m = seg_mult[pop.segment] * pop.alive
-    counter_types = np.array([
-        beh.wealth_rate * env.need_rate,
-        beh.credit_rate * env.need_rate,
-        beh.problem_rate * env.problem_rate,
-    ])
+    counter_types = np.array(
+        [
+            beh.wealth_rate * env.need_rate,
+            beh.credit_rate * env.need_rate,
+            beh.problem_rate * env.problem_rate,
+        ]
+    )
     app = beh.app_counter_share
     rates = np.array(
-        [beh.payment_rate * env.need_rate, beh.transfer_rate * env.need_rate,
-         *(app * counter_types), (1.0 - app) * counter_types.sum()],
+        [
+            beh.payment_rate * env.need_rate,
+            beh.transfer_rate * env.need_rate,
+            *(app * counter_types),
+            (1.0 - app) * counter_types.sum(),
+        ],
         dtype=np.float32,
     )
     wk.needs = rng.poisson(m[:, None] * rates[None, :]).astype(np.int32)
