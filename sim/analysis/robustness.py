@@ -1,0 +1,467 @@
+"""Robustness across scenarios: each strategy's regret, and the minimax-regret choice.
+
+For one outcome, a strategy's regret in a scenario is its shortfall from the
+best strategy in that scenario, in the outcome's direction (``higher`` is
+better: best minus its value; ``lower``: its value minus the best), computed
+on the mean over seeds. The worst-case regret is its largest regret over the
+scenarios; the recommended strategy minimises it (minimax regret; ties go to
+the lower mean regret). ``--relative`` divides each regret by the size of the
+scenario's best value, for outcomes whose scale differs between scenarios.
+
+Within a scenario, means use the seeds every strategy has a value for
+(common random numbers: strategies are compared on the same draws); seeds
+dropped for that are reported. A strategy without any value in a scenario
+(its runs failed) has no regret there and is not recommended; it is listed.
+
+    # from an experiment folder (experiment.csv, else the run summaries)
+    python -m sim.analysis.robustness --experiment results/experiments/<folder> \\
+        --outcome retention_26w
+    # or run the grid first (python -m sim.experiment under the hood; extra Hydra overrides last)
+    python -m sim.analysis.robustness --strategies baseline,rewards,zero_contact \\
+        --scenarios none,pandemic,platform_squeeze --seeds 0-2 --population 1500 --weeks 52
+
+Output folder (``results/robustness/<time>-<outcome>/``, never reused):
+``means.csv`` (strategy x scenario means), ``regret.csv`` (regret per
+scenario, worst and mean regret, rank), ``robustness.md`` and
+``regret_heatmap.png``; in grid mode the experiment is in ``experiment/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.sensitivity import (
+    atomic_write,
+    markdown_table,
+    new_output_folder,
+    parse_seeds,
+)
+
+
+# --------------------------------------------------------------------------- reading
+def read_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The experiment table (one row per complete run) and notes on runs left out.
+
+    Reads ``experiment.csv`` when the comparison module wrote one, else the
+    ``summary.json`` of every complete run under ``runs/``.
+    """
+    exp_dir = Path(exp_dir)
+    notes: list[str] = []
+    runs = exp_dir / "runs"
+    if not (exp_dir / "experiment.csv").exists() and not runs.is_dir():
+        from sim.errors import ConfigError
+
+        raise ConfigError(
+            f"command line: --experiment = {str(exp_dir)!r} is not allowed; "
+            "allowed: an experiment folder (experiment.csv or runs/)"
+        )
+    for folder in sorted(p for p in runs.iterdir() if p.is_dir()) if runs.is_dir() else []:
+        if (folder / "FAILED").exists():
+            first = (folder / "FAILED").read_text().strip().splitlines()[:1]
+            notes.append(f"run {folder.name} failed: {first[0] if first else ''}")
+        elif not (folder / "COMPLETE").exists():
+            notes.append(f"run {folder.name} is incomplete (interrupted?)")
+    if (exp_dir / "experiment.csv").exists():
+        return pd.read_csv(exp_dir / "experiment.csv"), notes
+    rows = []
+    for folder in sorted(p for p in runs.iterdir() if p.is_dir()):
+        if (folder / "COMPLETE").exists():
+            s = json.loads((folder / "summary.json").read_text())
+            rows.append(
+                {
+                    "run": folder.name,
+                    "strategy": s["strategy"],
+                    "scenario": s["scenario"],
+                    "seed": int(s["seed"]),
+                    **s["outcomes"],
+                }
+            )
+    return pd.DataFrame(rows), notes
+
+
+def cell_means(
+    table: pd.DataFrame,
+    outcome: str,
+    strategies: list[str] | None = None,
+    scenarios: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Means (strategies x scenarios) over the seeds shared by every strategy of a scenario.
+
+    Returns the means, their standard errors (NaN with one seed), the number of
+    seeds behind each, and notes on what was left out.
+    """
+    if outcome not in table.columns:
+        raise KeyError(f"outcome {outcome!r} is not in the experiment table")
+    t = table[np.isfinite(table[outcome].astype(float))]
+    strategies = strategies or sorted(table["strategy"].unique())
+    scenarios = scenarios or sorted(table["scenario"].unique())
+    means = pd.DataFrame(
+        np.nan,
+        index=pd.Index(strategies, name="strategy"),
+        columns=pd.Index(scenarios, name="scenario"),
+    )
+    counts = pd.DataFrame(0, index=means.index, columns=means.columns)
+    ses = means.copy()
+    notes: list[str] = []
+    for c in scenarios:
+        tc = t[t["scenario"] == c]
+        seed_sets = {s: set(tc.loc[tc["strategy"] == s, "seed"]) for s in strategies}
+        missing = [s for s, seeds in seed_sets.items() if not seeds]
+        for s in missing:
+            notes.append(f"{s} has no {outcome} value in scenario {c}")
+        present = [seeds for s, seeds in seed_sets.items() if seeds]
+        if not present:
+            continue
+        shared = set.intersection(*present)
+        dropped = set.union(*present) - shared
+        if dropped:
+            notes.append(
+                f"scenario {c}: seeds {sorted(dropped)} left out (not run for every strategy)"
+            )
+        for s in strategies:
+            v = tc[(tc["strategy"] == s) & tc["seed"].isin(shared)][outcome].astype(float)
+            if len(v):
+                means.loc[s, c] = float(v.mean())
+                counts.loc[s, c] = len(v)
+                if len(v) > 1:
+                    ses.loc[s, c] = float(v.std(ddof=1) / math.sqrt(len(v)))
+    return means, ses, counts, notes
+
+
+# --------------------------------------------------------------------------- regret
+def regret_table(means: pd.DataFrame, direction: str, relative: bool = False) -> pd.DataFrame:
+    """Regret per strategy and scenario, with worst-case and mean regret and the rank.
+
+    ``means``: strategies (rows) x scenarios (columns); ``direction``: ``higher``
+    or ``lower`` is better. A missing mean gives a missing regret, and a
+    strategy with any missing regret gets no worst case and no rank.
+    """
+    if direction not in ("higher", "lower"):
+        raise ValueError(f"direction must be 'higher' or 'lower', not {direction!r}")
+    m = means.astype(float)
+    if direction == "higher":
+        best = m.max(axis=0, skipna=True)
+        regret = best - m
+    else:
+        best = m.min(axis=0, skipna=True)
+        regret = m - best
+    if relative:
+        regret = regret / best.abs().where(best.abs() > 0)
+    complete = regret.notna().all(axis=1)
+    out = regret.copy()
+    out["worst_regret"] = regret.max(axis=1, skipna=False).where(complete)
+    out["mean_regret"] = regret.mean(axis=1, skipna=False).where(complete)
+    out["worst_scenario"] = pd.Series(
+        {
+            s: (str(regret.loc[s].astype(float).idxmax()) if complete[s] else None)
+            for s in regret.index
+        },
+        dtype=object,
+    )
+    ranked = sorted(
+        out.index[complete],
+        key=lambda s: (out.loc[s, "worst_regret"], out.loc[s, "mean_regret"], str(s)),
+    )
+    out["rank"] = pd.Series(range(1, len(ranked) + 1), index=ranked, dtype=float)
+    out = out.loc[[*ranked, *out.index[~complete]]]
+    return out
+
+
+def minimax(regret: pd.DataFrame) -> str | None:
+    """The strategy with the smallest worst-case regret (ties: smaller mean regret, name)."""
+    r = regret[regret["rank"].notna()]
+    return None if r.empty else str(r.sort_values("rank").index[0])
+
+
+def plot_heatmap(
+    regret: pd.DataFrame,
+    scenarios: list[str],
+    outcome: str,
+    choice: str | None,
+    path: Path,
+    relative: bool = False,
+) -> Path:
+    """Regret heatmap: strategies (rows, best first) x scenarios, plus the worst case."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = [*scenarios, "worst_regret"]
+    data = regret[cols].astype(float).to_numpy()
+    n, k = data.shape
+    fig, ax = plt.subplots(figsize=(1.3 * k + 3.2, 0.45 * n + 1.8))
+    im = ax.imshow(
+        np.ma.masked_invalid(data),
+        cmap="Reds",
+        aspect="auto",
+        vmin=0,
+        vmax=np.nanmax(data) if np.isfinite(data).any() else 1,
+    )
+    fmt = "{:.1%}" if relative else "{:.3g}"
+    vmax = np.nanmax(data) if np.isfinite(data).any() else 1
+    for i in range(n):
+        for j in range(k):
+            v = data[i, j]
+            txt = "n/a" if not math.isfinite(v) else fmt.format(v)
+            ax.text(
+                j,
+                i,
+                txt,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if math.isfinite(v) and v > 0.6 * vmax else "black",
+            )
+    ax.axvline(k - 1.5, color="black", lw=1.5)
+    labels = [f"{s}  <- minimax" if s == choice else s for s in regret.index]
+    ax.set_yticks(range(n), labels)
+    ax.set_xticks(range(k), [*scenarios, "worst case"], rotation=30, ha="right")
+    ax.set_title(
+        f"regret on {outcome}{' (relative)' if relative else ''}: shortfall from "
+        "the best strategy per scenario",
+        fontsize=10,
+    )
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def analyse(
+    table: pd.DataFrame,
+    outcome: str,
+    folder: Path,
+    direction: str | None = None,
+    strategies: list[str] | None = None,
+    scenarios: list[str] | None = None,
+    relative: bool = False,
+    notes: list[str] | None = None,
+) -> dict:
+    """Means, regret, the minimax choice; tables and the heatmap written into ``folder``."""
+    from sim.errors import ConfigError
+    from sim.outcomes import BY_NAME
+
+    if direction is None:
+        if outcome not in BY_NAME:
+            raise ConfigError(
+                f"command line: --outcome = {outcome!r} is not allowed; "
+                f"allowed: {', '.join(BY_NAME)}"
+            )
+        direction = BY_NAME[outcome].direction
+        if direction == "info":
+            raise ConfigError(
+                f"command line: --outcome = {outcome!r} has no better direction "
+                "(info); give --direction higher|lower"
+            )
+    means, ses, counts, more = cell_means(table, outcome, strategies, scenarios)
+    notes = [*(notes or []), *more]
+    regret = regret_table(means, direction, relative)
+    choice = minimax(regret)
+    caution = _within_noise(regret, means, ses, relative)
+    scen = list(means.columns)
+    atomic_write(folder / "means.csv", means.to_csv(float_format="%.10g"))
+    atomic_write(folder / "seeds.csv", counts.to_csv())
+    atomic_write(folder / "standard_errors.csv", ses.to_csv(float_format="%.10g"))
+    atomic_write(folder / "regret.csv", regret.to_csv(float_format="%.10g"))
+    png = plot_heatmap(regret, scen, outcome, choice, folder / "regret_heatmap.png", relative)
+    md = [
+        f"# Robustness on {outcome} ({direction} is better)\n\n",
+        f"Regret{' (relative to the best value)' if relative else ''}: shortfall from the "
+        "best strategy in each scenario, on the mean over seeds. ",
+        f"Minimax-regret strategy: **{choice}**.\n"
+        if choice
+        else "No strategy has a value in every scenario: no recommendation.\n",
+        f"\n{caution}\n" if caution else "",
+        "\n## Regret\n\n",
+        markdown_table(regret.reset_index()),
+        "\n## Means\n\n",
+        markdown_table(means.reset_index()),
+    ]
+    if notes:
+        md.append("\n## Left out\n\n" + "".join(f"- {n}\n" for n in notes))
+    atomic_write(folder / "robustness.md", "".join(md))
+    return {
+        "means": means,
+        "se": ses,
+        "regret": regret,
+        "choice": choice,
+        "notes": notes,
+        "direction": direction,
+        "plot": png,
+        "caution": caution,
+    }
+
+
+def _within_noise(
+    regret: pd.DataFrame, means: pd.DataFrame, ses: pd.DataFrame, relative: bool
+) -> str | None:
+    """A caution when the runner-up's worst-case regret is within seed noise of the choice's."""
+    ranked = regret[regret["rank"].notna()].sort_values("rank")
+    if len(ranked) < 2:
+        return None
+    se_all = ses.to_numpy(dtype=float)
+    if not np.isfinite(se_all).any():
+        return (
+            "Caution: one seed per cell, so the noise of the regrets is unknown; run more "
+            "seeds before trusting the ranking."
+        )
+    se = float(np.nanmedian(se_all))
+    if relative:
+        scale = means.abs().max(axis=0).replace(0, np.nan).to_numpy(dtype=float)
+        se = se / float(np.nanmedian(scale))
+    first, second = ranked.index[0], ranked.index[1]
+    gap = float(ranked.loc[second, "worst_regret"] - ranked.loc[first, "worst_regret"])
+    noise = 2 * math.sqrt(2) * se  # about a 95% band for a difference of two cell means
+    if gap < noise:
+        return (
+            f"Caution: the runner-up {second}'s worst-case regret is only {gap:.3g} above "
+            f"{first}'s, within seed noise (about {noise:.3g}: twice the standard error of a "
+            "difference of two cell means); run more seeds before relying on the choice."
+        )
+    return None
+
+
+def print_summary(folder: Path, outcome: str, res: dict, relative: bool = False) -> None:
+    """The regret table and the recommendation."""
+    r = res["regret"]
+    fmt = (lambda v: f"{v:.1%}") if relative else (lambda v: f"{v:.4g}")
+    print(
+        f"\nregret on {outcome} ({res['direction']} is better; shortfall from the best "
+        "strategy per scenario, mean over seeds):"
+    )
+    shown = r.copy()
+    for col in shown.columns:
+        if col == "rank":
+            shown[col] = [("-" if pd.isna(v) else str(int(v))) for v in shown[col]]
+        elif col != "worst_scenario":
+            shown[col] = [("n/a" if pd.isna(v) else fmt(float(v))) for v in shown[col]]
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(shown.to_string())
+    for n in res["notes"]:
+        print(f"  note: {n}")
+    if res["caution"]:
+        print(res["caution"])
+    if res["choice"]:
+        w = r.loc[res["choice"]]
+        how = (
+            "the best in every scenario"
+            if w["worst_regret"] == 0
+            else f"worst-case regret {fmt(w['worst_regret'])} in {w['worst_scenario']}, "
+            f"mean {fmt(w['mean_regret'])}"
+        )
+        print(f"\nminimax-regret strategy: {res['choice']} ({how})")
+    else:
+        print("\nno strategy has a value in every scenario: no recommendation")
+    print(f"\nfolder: {folder}\n  regret.csv  means.csv  robustness.md  regret_heatmap.png")
+
+
+def run_grid(
+    folder: Path,
+    strategies: list[str],
+    scenarios: list[str],
+    seeds: list[int],
+    population: int,
+    weeks: int,
+    jobs: int,
+    overrides: list[str],
+) -> Path:
+    """Run the strategies x scenarios x seeds experiment into ``folder/experiment``."""
+    exp = folder / "experiment"
+    args = [
+        sys.executable,
+        "-m",
+        "sim.experiment",
+        f"strategy={','.join(strategies)}",
+        f"scenario={','.join(scenarios)}",
+        f"seed={','.join(map(str, seeds))}",
+        f"population.size={population}",
+        f"weeks={weeks}",
+        f"hydra.sweep.dir={exp}",
+        "experiment.name=robustness",
+    ]
+    if not any(o.startswith(("hydra/launcher=", "hydra.launcher.")) for o in overrides):
+        args.append(f"hydra.launcher.n_jobs={jobs}")
+    args += overrides
+    print("running: " + " ".join(args[1:]), flush=True)
+    r = subprocess.run(args, check=False)
+    if r.returncode != 0 and not (exp / "runs").is_dir():
+        raise SystemExit(f"error: the experiment failed (exit code {r.returncode})")
+    return exp
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: read (or run) the grid, compute regret, recommend."""
+    from sim.errors import ConfigError
+
+    ap = argparse.ArgumentParser(
+        prog="python -m sim.analysis.robustness", description=__doc__.split("\n\n")[0]
+    )
+    ap.add_argument("--experiment", help="experiment folder to read (else the grid is run)")
+    ap.add_argument("--outcome", default="retention_26w", help="outcome (sim/outcomes.py)")
+    ap.add_argument(
+        "--direction",
+        choices=("higher", "lower"),
+        help="which is better (default: the outcome's registered direction)",
+    )
+    ap.add_argument("--relative", action="store_true", help="regret relative to the best value")
+    ap.add_argument("--strategies", help="comma-separated (default: all in the table)")
+    ap.add_argument("--scenarios", help="comma-separated (default: all in the table)")
+    ap.add_argument("--seeds", default="0-2", help="grid mode: seeds, e.g. 0-2")
+    ap.add_argument("--population", type=int, default=2000, help="grid mode: customers")
+    ap.add_argument("--weeks", type=int, default=52, help="grid mode: weeks")
+    ap.add_argument("--jobs", type=int, default=2, help="grid mode: parallel runs")
+    ap.add_argument("--out", help="output folder (new; default results/robustness/<time>-...)")
+    ap.add_argument("overrides", nargs="*", help="grid mode: Hydra overrides for every run")
+    a = ap.parse_args(argv)
+    strategies = a.strategies.split(",") if a.strategies else None
+    scenarios = a.scenarios.split(",") if a.scenarios else None
+    try:
+        if a.experiment and a.overrides:
+            raise ConfigError(
+                "command line: Hydra overrides only apply when running the grid "
+                "(without --experiment)"
+            )
+        if not a.experiment and not (strategies and scenarios):
+            raise ConfigError(
+                "command line: give --experiment FOLDER, or --strategies and "
+                "--scenarios to run the grid"
+            )
+        folder = new_output_folder("robustness", a.outcome, a.out)
+        exp = (
+            Path(a.experiment)
+            if a.experiment
+            else run_grid(
+                folder,
+                strategies,
+                scenarios,
+                parse_seeds(a.seeds),
+                a.population,
+                a.weeks,
+                a.jobs,
+                a.overrides,
+            )
+        )
+        table, notes = read_experiment(exp)
+        if table.empty:
+            raise ConfigError(f"{exp}: no complete run to analyse")
+        res = analyse(
+            table, a.outcome, folder, a.direction, strategies, scenarios, a.relative, notes
+        )
+    except (ConfigError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print_summary(folder, a.outcome, res, a.relative)
+
+
+if __name__ == "__main__":
+    main()
