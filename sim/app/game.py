@@ -1,0 +1,425 @@
+"""The team game: teams run the market's banks quarter by quarter.
+
+Plain Python (no browser needed): the workshop UI (:mod:`sim.app.ui`) sits on top.
+
+* Each team owns one bank of the market (banks no team owns keep the levers of
+  the market file: "house" banks).
+* A round is a quarter: every team sets its bank's levers
+  (:meth:`Game.set_lever`), then :meth:`Game.play_round` advances the market
+  13 weeks and scores the round.
+* The leaderboard ranks the banks on three dimensions, each size-neutral so a
+  small bank can beat a large one:
+
+  - **loyalty**: retention, the share of the bank's customers at the start of
+    the round who still hold an account at its end;
+  - **traffic**: active customers (an interaction in the last 4 weeks) at the
+    end of the round as a percentage of those at its start (ties: contacts per
+    customer);
+  - **profit**: revenue - cost to serve - marketing spend (acquisition and
+    retention spend, bonuses and rewards included) over the round, per
+    customer at the start of the round.
+
+  The best of B banks on a dimension earns B points, the worst 1; the points
+  add up over the rounds.
+* :meth:`Game.back` undoes the last round: the model is restored from the
+  pickle taken just before the round was played (the levers chosen for that
+  round stay set, so teams can change them and replay).
+* :meth:`Game.save` and :meth:`Game.load` write and read the whole session
+  (model, per-round pickles, history) as ``results/workshop/<name>.pkl``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.app.common import (
+    DEFAULT_SIZE,
+    WEEKS_PER_ROUND,
+    bank_label,
+    build_model,
+    check_lever,
+    dumps,
+    loads,
+    session_path,
+)
+from sim.params import LEVER_NAMES
+from sim.paths import results_dir
+
+FORMAT = "banklab-workshop-game"
+FORMAT_VERSION = 1
+HOUSE = "(house)"
+
+#: Leaderboard columns: what each means.
+COLUMNS = {
+    "position": "place on total points",
+    "bank": "bank",
+    "team": "team owning the bank",
+    "customers": "account holders at the end of the round",
+    "customers_change": "change in account holders over the round",
+    "retention_pct": "round-start customers still holding an account (%)",
+    "active": "customers with an interaction in the last 4 weeks",
+    "traffic_pct": "active customers at round end / at round start (%)",
+    "contacts_per_customer": "channel contacts in the round per round-start customer",
+    "profit_k": "revenue - cost to serve - marketing spend in the round (thousand RMB)",
+    "profit_per_customer": "round profit per round-start customer (RMB)",
+    "points_round": "points this round (loyalty + traffic + profit)",
+    "points_total": "points over all rounds played",
+}
+
+
+def workshop_dir() -> Path:
+    """Where sessions are saved: ``results/workshop/`` (``$BANKLAB_RESULTS/workshop``)."""
+    return results_dir() / "workshop"
+
+
+def saved_sessions() -> list[str]:
+    """Names of the saved sessions, newest first."""
+    folder = workshop_dir()
+    if not folder.is_dir():
+        return []
+    files = sorted(folder.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return [p.stem for p in files]
+
+
+def _active(pop, last_week: int) -> np.ndarray:
+    """Active customers per bank (an interaction in the 4 weeks up to ``last_week``)."""
+    return (pop.has & (pop.ti_last >= last_week - 3)).sum(axis=0)
+
+
+def _points(values: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """B points for the best value, 1 for the worst (ties broken by ``tiebreak``)."""
+    order = np.lexsort((-tiebreak, -values))  # best first
+    pts = np.empty(len(values), dtype=int)
+    pts[order] = np.arange(len(values), 0, -1)
+    return pts
+
+
+@dataclass
+class RoundRecord:
+    """One played round: its weeks, the levers in force, and the scores per bank."""
+
+    number: int
+    first_week: int
+    last_week: int
+    levers: dict[str, dict[str, float]]
+    rows: list[dict] = field(default_factory=list)
+
+
+class Game:
+    """A workshop game over one market (one model, advanced 13 weeks per round)."""
+
+    def __init__(
+        self,
+        teams: dict[str, str],
+        scenario: str = "none",
+        size: int = DEFAULT_SIZE,
+        seed: int = 1,
+        rounds: int = 8,
+        strategy: str = "baseline",
+    ) -> None:
+        """Start a game: ``teams`` maps team names to the banks they own."""
+        if not 1 <= int(rounds) <= 40:
+            raise ValueError(f"rounds = {rounds} is not allowed; allowed: 1 to 40")
+        self.scenario = scenario
+        self.strategy = strategy
+        self.size = int(size)
+        self.seed = int(seed)
+        self.rounds = int(rounds)
+        self.model = build_model(strategy, scenario, self.size, self.seed, self.weeks_total)
+        self.bank_names: list[str] = list(self.model.bank_names)
+        self.teams = self._check_teams(teams)
+        self.history: list[RoundRecord] = []
+        self._snapshots: list[bytes] = []
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ set-up
+    @property
+    def weeks_total(self) -> int:
+        """Weeks in the whole game."""
+        return self.rounds * WEEKS_PER_ROUND
+
+    def _check_teams(self, teams: dict[str, str]) -> dict[str, str]:
+        if not teams:
+            raise ValueError("a game needs at least one team")
+        out: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for team, bank in teams.items():
+            name = str(team).strip()
+            if not name or len(name) > 40:
+                raise ValueError(f"team name {team!r}: use 1 to 40 characters")
+            if bank not in self.bank_names:
+                raise ValueError(f"team {name!r}: unknown bank {bank!r}; banks: {self.bank_names}")
+            if bank in owners:
+                raise ValueError(f"bank {bank!r} is owned by both {owners[bank]!r} and {name!r}")
+            if name in out:
+                raise ValueError(f"two teams are called {name!r}")
+            owners[bank] = name
+            out[name] = bank
+        return out
+
+    def owner(self, bank: str) -> str:
+        """The team owning ``bank`` (or ``(house)``)."""
+        for team, b in self.teams.items():
+            if b == bank:
+                return team
+        return HOUSE
+
+    def bank_index(self, bank: str) -> int:
+        """Column of ``bank`` in the model's per-bank arrays."""
+        try:
+            return self.bank_names.index(bank)
+        except ValueError:
+            raise KeyError(f"unknown bank {bank!r}; banks: {self.bank_names}") from None
+
+    # ------------------------------------------------------------------ levers
+    @property
+    def week(self) -> int:
+        """Weeks simulated so far."""
+        return int(self.model.t)
+
+    @property
+    def finished(self) -> bool:
+        """Whether every round has been played."""
+        return len(self.history) >= self.rounds
+
+    @property
+    def round(self) -> int:
+        """Rounds played so far."""
+        return len(self.history)
+
+    def levers(self, bank: str) -> dict[str, float]:
+        """The levers ``bank`` will play the next round with."""
+        b = self.bank_index(bank)
+        lev0 = self.model.params.lev0
+        return {name: float(lev0[name][b]) for name in LEVER_NAMES}
+
+    def start_levers(self, bank: str) -> dict[str, float]:
+        """The levers ``bank`` started the game with (strategy or market file)."""
+        b = self.bank_index(bank)
+        cfg = self.model.cfg
+        lv = cfg.strategy if b == 0 else cfg.market.banks[bank].levers
+        return {name: float(getattr(lv, name)) for name in LEVER_NAMES}
+
+    def set_lever(self, bank: str, name: str, value: float) -> None:
+        """Set one lever of ``bank`` for the next round (checked against its range)."""
+        v = check_lever(name, value)
+        with self._lock:
+            self.model.params.lev0[name][self.bank_index(bank)] = v
+
+    def set_levers(self, bank: str, values: dict[str, float]) -> None:
+        """Set several levers of ``bank`` at once (all checked before any is set)."""
+        checked = {k: check_lever(k, v) for k, v in values.items()}
+        for k, v in checked.items():
+            self.set_lever(bank, k, v)
+
+    # ------------------------------------------------------------------ rounds
+    def play_round(self, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+        """Advance the market one quarter with the levers set; score it; the leaderboard.
+
+        ``progress(week_in_round, WEEKS_PER_ROUND)`` is called after each week.
+        """
+        with self._lock:
+            if self.finished:
+                raise RuntimeError(f"the game is over: all {self.rounds} rounds played")
+            m = self.model
+            self._snapshots.append(dumps(m))
+            first = int(m.t)
+            levers = {bank: self.levers(bank) for bank in self.bank_names}
+            pop = m.pop
+            start_has = pop.has & pop.alive[:, None]
+            start_customers = start_has.sum(axis=0)
+            start_active = _active(pop, first - 1)
+            sums = {k: np.zeros(len(self.bank_names)) for k in ("profit", "contacts")}
+            for i in range(WEEKS_PER_ROUND):
+                m.step()
+                for bank in m.bank_list:
+                    k = bank.kpi
+                    sums["profit"][bank.index] += (
+                        k["revenue"]
+                        - k["cost_to_serve"]
+                        - k["acquisition_spend"]
+                        - k["retention_spend"]
+                    )
+                    sums["contacts"][bank.index] += sum(
+                        v for key, v in k.items() if key.startswith("contacts_")
+                    )
+                if progress is not None:
+                    progress(i + 1, WEEKS_PER_ROUND)
+            pop = m.pop
+            kept = (start_has & pop.has & (pop.ti_entry < first)[:, None]).sum(axis=0)
+            end_customers = pop.has.sum(axis=0)
+            end_active = np.array([bank.kpi["active_4w"] for bank in m.bank_list])
+            record = RoundRecord(len(self.history) + 1, first, int(m.t) - 1, levers)
+            record.rows = self._score(
+                start_customers, end_customers, kept, start_active, end_active, sums
+            )
+            self.history.append(record)
+            return self.leaderboard()
+
+    def _score(self, c0, c1, kept, a0, a1, sums) -> list[dict]:
+        c0 = np.maximum(c0, 1)
+        retention = kept / c0
+        traffic = a1 / np.maximum(a0, 1)
+        contacts_pc = sums["contacts"] / c0
+        profit_pc = sums["profit"] / c0
+        pts = (
+            _points(retention, c1.astype(float))
+            + _points(traffic, contacts_pc)
+            + _points(profit_pc, sums["profit"])
+        )
+        prev = {r["bank"]: r["points_total"] for r in self.history[-1].rows} if self.history else {}
+        rows = []
+        for b, bank in enumerate(self.bank_names):
+            rows.append(
+                {
+                    "bank": bank,
+                    "team": self.owner(bank),
+                    "customers": int(c1[b]),
+                    "customers_change": int(c1[b]) - int(c0[b]),
+                    "retention_pct": round(100 * float(retention[b]), 2),
+                    "active": int(a1[b]),
+                    "traffic_pct": round(100 * float(traffic[b]), 2),
+                    "contacts_per_customer": round(float(contacts_pc[b]), 2),
+                    "profit_k": round(float(sums["profit"][b]) / 1000, 1),
+                    "profit_per_customer": round(float(profit_pc[b]), 2),
+                    "points_round": int(pts[b]),
+                    "points_total": int(prev.get(bank, 0) + pts[b]),
+                }
+            )
+        total = np.array([r["points_total"] for r in rows], dtype=float)
+        cum_profit = np.array(
+            [
+                sum(h.rows[b]["profit_k"] for h in self.history) + rows[b]["profit_k"]
+                for b in range(len(rows))
+            ]
+        )
+        place = _points(total, cum_profit)
+        for b, r in enumerate(rows):
+            r["position"] = len(rows) + 1 - int(place[b])
+        return rows
+
+    def leaderboard(self, round_number: int | None = None) -> pd.DataFrame:
+        """The leaderboard after ``round_number`` (default: the last round played).
+
+        One row per bank, best first. Before the first round: the starting market
+        with zero points.
+        """
+        cols = list(COLUMNS)
+        if not self.history:
+            if round_number not in (None, 0):
+                raise ValueError(f"round {round_number} has not been played; none played yet")
+            pop = self.model.pop
+            customers = pop.has.sum(axis=0)
+            active = _active(pop, int(self.model.t) - 1)
+            rows = [
+                {
+                    "position": i + 1,
+                    "bank": bank,
+                    "team": self.owner(bank),
+                    "customers": int(customers[i]),
+                    "customers_change": 0,
+                    "retention_pct": float("nan"),
+                    "active": int(active[i]),
+                    "traffic_pct": float("nan"),
+                    "contacts_per_customer": float("nan"),
+                    "profit_k": float("nan"),
+                    "profit_per_customer": float("nan"),
+                    "points_round": 0,
+                    "points_total": 0,
+                }
+                for i, bank in enumerate(self.bank_names)
+            ]
+            return pd.DataFrame(rows, columns=cols)
+        k = len(self.history) if round_number is None else int(round_number)
+        if not 1 <= k <= len(self.history):
+            raise ValueError(f"round {k} has not been played; rounds played: {len(self.history)}")
+        df = pd.DataFrame(self.history[k - 1].rows, columns=cols)
+        return df.sort_values(["position", "bank"]).reset_index(drop=True)
+
+    def back(self) -> None:
+        """Undo the last round: the market returns to the state before it was played."""
+        with self._lock:
+            if not self.history:
+                raise RuntimeError("no round to go back from")
+            self.model = loads(self._snapshots.pop())
+            self.history.pop()
+
+    # ------------------------------------------------------------------ series
+    def bank_series(self, kpi: str) -> pd.DataFrame:
+        """A weekly KPI per bank (columns: bank names; index: week 1, 2, ...)."""
+        from sim.model import Bank
+
+        if self.model.t == 0:
+            return pd.DataFrame(columns=self.bank_names, dtype=float)
+        df = self.model.datacollector.get_agenttype_vars_dataframe(Bank).reset_index()
+        wide = df.pivot_table(index="Step", columns="bank", values=kpi, aggfunc="first")
+        return wide[self.bank_names]
+
+    def describe(self) -> str:
+        """One line: scenario, size, seed, round and week."""
+        return (
+            f"scenario {self.scenario}, {self.size:,} customers, seed {self.seed}: "
+            f"round {self.round} of {self.rounds} played, week {self.week}"
+        )
+
+    @staticmethod
+    def label(bank: str) -> str:
+        """A readable bank name."""
+        return bank_label(bank)
+
+    # ------------------------------------------------------------------ files
+    def save(self, name: str) -> Path:
+        """Write the session to ``results/workshop/<name>.pkl`` (name: letters, digits, -_)."""
+        path = session_path(name, workshop_dir())
+        with self._lock:
+            payload = {
+                "format": FORMAT,
+                "version": FORMAT_VERSION,
+                "settings": {
+                    "teams": dict(self.teams),
+                    "scenario": self.scenario,
+                    "strategy": self.strategy,
+                    "size": self.size,
+                    "seed": self.seed,
+                    "rounds": self.rounds,
+                },
+                "history": self.history,
+                "snapshots": list(self._snapshots),
+                "model": dumps(self.model),
+            }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, name: str) -> Game:
+        """Read a session saved with :meth:`save` (only load files this lab wrote)."""
+        path = session_path(name, workshop_dir())
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved session {name!r} in {workshop_dir()}")
+        payload = pickle.loads(path.read_bytes())
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a saved workshop game")
+        if payload.get("version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: format version {payload.get('version')} is not supported")
+        game = cls.__new__(cls)
+        s = payload["settings"]
+        game.scenario, game.strategy = s["scenario"], s["strategy"]
+        game.size, game.seed, game.rounds = int(s["size"]), int(s["seed"]), int(s["rounds"])
+        game.model = loads(payload["model"])
+        game.bank_names = list(game.model.bank_names)
+        game.teams = dict(s["teams"])
+        game.history = list(payload["history"])
+        game._snapshots = list(payload["snapshots"])
+        game._lock = threading.RLock()
+        return game

@@ -1,0 +1,141 @@
+"""Browser tests of the workshop app: the server on 127.0.0.1 and headless Chromium.
+
+They need Debian's Chromium (``apt-get install -y chromium``: ``/usr/bin/chromium``)
+and the ``playwright`` Python package (its own browser download is not used), and
+skip with the reason when either is missing. Select or leave them out with
+``-m e2e`` / ``-m "not e2e"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: A small market keeps every step fast in tests.
+SIZE = 3000
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_configure(config):
+    """Register the marker."""
+    config.addinivalue_line(
+        "markers", "e2e: end-to-end test of the workshop app in headless Chromium"
+    )
+
+
+def _missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    for module, pkg in (
+        ("playwright", "playwright"),
+        ("solara", "solara"),
+        ("solara_assets", "solara-assets"),
+    ):
+        if importlib.util.find_spec(module) is None:
+            return f"the Python package {pkg} is missing (pip install {pkg})"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The app served by ``python -m sim.app`` on a free 127.0.0.1 port: (url, results dir)."""
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    results = tmp_path_factory.mktemp("results")
+    port = _free_port()
+    env = {**os.environ, "BANKLAB_RESULTS": str(results), "PYTHONUNBUFFERED": "1"}
+    log = (results / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim.app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--size",
+            str(SIZE),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                log.flush()
+                pytest.fail(
+                    f"the app exited ({proc.returncode}):\n" + (results / "server.log").read_text()
+                )
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    break
+            if time.monotonic() > deadline:
+                pytest.fail("the app did not answer within 60 s")
+            time.sleep(0.3)
+        yield url, results
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(app_server):
+    """Headless Debian Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_server):
+    """A fresh browser context (its own session, so its own models) on the app."""
+    url, _ = app_server
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.outside = []  # requests that left 127.0.0.1
+    local = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:")
+    pg.on("request", lambda r: None if r.url.startswith(local) else pg.outside.append(r.url))
+    pg.goto(url)
+    pg.get_by_text("Week 0 of 260").wait_for()
+    yield pg
+    context.close()

@@ -1,0 +1,238 @@
+"""The workshop's team game and strategy lab without a browser (sim.app.game, sim.app.lab)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.app.common import LEVER_GROUPS, WEEKS_PER_ROUND, lever_spec, session_path
+from sim.app.game import Game, saved_sessions, workshop_dir
+from sim.model import Bank
+from sim.params import LEVER_NAMES
+
+SIZE = 3000
+TEAMS = {"Red": "focal", "Blue": "state_a", "Green": "city"}
+
+
+@pytest.fixture(autouse=True)
+def _results(tmp_path, monkeypatch):
+    """Sessions go to a temporary results folder."""
+    monkeypatch.setenv("BANKLAB_RESULTS", str(tmp_path / "results"))
+
+
+def _state(model) -> dict:
+    """Everything that must come back when a round is undone."""
+    pop = model.pop
+    arrays = {k: v.copy() for k, v in vars(pop).items() if isinstance(v, np.ndarray)}
+    return {
+        "t": model.t,
+        "steps": model.steps,
+        "pop": arrays,
+        "lev0": {k: v.copy() for k, v in model.params.lev0.items()},
+        "market": model.datacollector.get_model_vars_dataframe().copy(),
+        "banks": model.datacollector.get_agenttype_vars_dataframe(Bank).copy(),
+        "kpi": [dict(b.kpi) for b in model.bank_list],
+    }
+
+
+def _assert_same(a: dict, b: dict) -> None:
+    assert a["t"] == b["t"] and a["steps"] == b["steps"]
+    assert a["pop"].keys() == b["pop"].keys()
+    for k in a["pop"]:
+        assert np.array_equal(a["pop"][k], b["pop"][k]), k
+    for k in a["lev0"]:
+        assert np.array_equal(a["lev0"][k], b["lev0"][k]), k
+    pd.testing.assert_frame_equal(a["market"], b["market"])
+    pd.testing.assert_frame_equal(a["banks"], b["banks"])
+    assert a["kpi"] == b["kpi"]
+
+
+@pytest.fixture(scope="module")
+def played():
+    """A game with two rounds played; states kept after each round."""
+    g = Game(TEAMS, scenario="pandemic", size=SIZE, seed=3, rounds=4)
+    g.set_levers("focal", {"app_quality": 0.95, "push_timing": 0.9})
+    g.set_lever("city", "signup_bonus", 400.0)
+    lb1 = g.play_round()
+    after1 = _state(g.model)
+    g.set_lever("state_a", "rewards", 0.8)
+    lb2 = g.play_round()
+    after2 = _state(g.model)
+    return g, lb1, lb2, after1, after2
+
+
+def test_lever_groups_cover_every_lever_once():
+    grouped = [n for names in LEVER_GROUPS.values() for n in names]
+    assert sorted(grouped) == sorted(LEVER_NAMES)
+    assert set(LEVER_GROUPS) >= {"Channels", "Incentives", "Marketing", "Service"}
+    spec = lever_spec("signup_bonus")
+    assert (spec.lo, spec.hi) == (0.0, 2000.0) and spec.unit and spec.step > 0
+
+
+def test_two_rounds_advance_26_weeks(played):
+    g, *_ = played
+    assert g.round == 2 and g.week == 2 * WEEKS_PER_ROUND == 26
+    assert [(r.first_week, r.last_week) for r in g.history] == [(0, 12), (13, 25)]
+    assert len(g.model.datacollector.get_model_vars_dataframe()) == 26
+    series = g.bank_series("customers")
+    assert list(series.columns) == g.bank_names and len(series) == 26
+
+
+def test_leaderboard_has_one_row_per_bank_and_changes(played):
+    g, lb1, lb2, *_ = played
+    for lb in (lb1, lb2):
+        assert len(lb) == 5
+        assert sorted(lb["bank"]) == sorted(g.bank_names)
+        assert sorted(lb["position"]) == [1, 2, 3, 4, 5]
+        assert lb["points_round"].between(3, 15).all()
+        assert lb["retention_pct"].between(0, 100).all()
+    teams = dict(zip(lb1["bank"], lb1["team"], strict=True))
+    assert teams["focal"] == "Red" and teams["state_b"] == "(house)"
+    # every round the banks share 3 x (1 + ... + 5) = 45 points
+    assert lb1["points_round"].sum() == 45 and lb2["points_round"].sum() == 45
+    by1 = lb1.set_index("bank")
+    by2 = lb2.set_index("bank")
+    assert (by2["points_total"] == by1["points_total"] + by2["points_round"]).all()
+    assert not by1["customers"].equals(by2["customers"])
+    assert not by1["profit_k"].equals(by2["profit_k"])
+    # a past round's leaderboard stays available
+    pd.testing.assert_frame_equal(g.leaderboard(1), lb1)
+    # the levers in force are recorded per round
+    assert g.history[0].levers["focal"]["app_quality"] == pytest.approx(0.95)
+    assert g.history[1].levers["state_a"]["rewards"] == pytest.approx(0.8)
+
+
+def test_levers_are_checked():
+    g = Game({"Solo": "focal"}, size=SIZE, seed=1, rounds=1)
+    with pytest.raises(ValueError, match="outside"):
+        g.set_lever("focal", "app_quality", 1.5)
+    with pytest.raises(KeyError):
+        g.set_lever("focal", "no_such_lever", 0.5)
+    with pytest.raises(KeyError):
+        g.set_lever("nobank", "app_quality", 0.5)
+    with pytest.raises(ValueError, match="owned by both"):
+        Game({"A": "focal", "B": "focal"}, size=SIZE, rounds=1)
+    before = g.leaderboard()
+    assert len(before) == 5 and (before["points_total"] == 0).all()
+    g.play_round()
+    assert g.finished
+    with pytest.raises(RuntimeError, match="over"):
+        g.play_round()
+
+
+def test_back_restores_the_earlier_state_exactly(played):
+    g, lb1, lb2, after1, after2 = played
+    g.back()
+    assert g.round == 1 and g.week == 13
+    # the levers chosen for the undone round stay set ...
+    assert g.levers("state_a")["rewards"] == pytest.approx(0.8)
+    # ... and the market is exactly where it was after round 1 (those levers aside)
+    state = _state(g.model)
+    state["lev0"] = after1["lev0"]
+    _assert_same(state, after1)
+    pd.testing.assert_frame_equal(g.leaderboard(), lb1)
+    # replaying the round with the same levers gives the same result
+    lb2_again = g.play_round()
+    pd.testing.assert_frame_equal(lb2_again, lb2)
+    _assert_same(_state(g.model), after2)
+
+
+def test_back_at_round_zero_is_refused():
+    g = Game({"Solo": "focal"}, size=SIZE, seed=1, rounds=2)
+    with pytest.raises(RuntimeError, match="no round"):
+        g.back()
+
+
+def test_save_and_load_round_trip(played):
+    g, *_ = played
+    path = g.save("team-day_1")
+    assert path == workshop_dir().resolve() / "team-day_1.pkl"
+    assert path.is_file() and saved_sessions() == ["team-day_1"]
+    h = Game.load("team-day_1")
+    assert h.teams == g.teams and h.round == g.round and h.week == g.week
+    assert (h.scenario, h.size, h.seed, h.rounds) == (g.scenario, g.size, g.seed, g.rounds)
+    _assert_same(_state(h.model), _state(g.model))
+    pd.testing.assert_frame_equal(h.leaderboard(), g.leaderboard())
+    # the loaded game goes on exactly like the original, and can still go back
+    h.play_round()
+    g.play_round()
+    _assert_same(_state(h.model), _state(g.model))
+    pd.testing.assert_frame_equal(h.leaderboard(), g.leaderboard())
+    h.back()
+    h.back()
+    assert h.round == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../escape",
+        "..",
+        "a/b",
+        "/etc/passwd",
+        "x.pkl",
+        "",
+        " ",
+        "a" * 65,
+        "-lead",
+        "na\x00me",
+        "..\\win",
+    ],
+)
+def test_unsafe_session_names_are_refused(played, name):
+    g, *_ = played
+    with pytest.raises(ValueError, match="not allowed"):
+        g.save(name)
+    with pytest.raises(ValueError, match="not allowed"):
+        Game.load(name)
+    with pytest.raises(ValueError):
+        session_path(name, workshop_dir())
+    assert not any(
+        p.suffix == ".pkl" and p.parent != workshop_dir()
+        for p in workshop_dir().parent.rglob("*.pkl")
+    )
+
+
+def test_load_refuses_a_foreign_file():
+    folder = workshop_dir()
+    folder.mkdir(parents=True)
+    import pickle
+
+    (folder / "other.pkl").write_bytes(pickle.dumps({"format": "something else"}))
+    with pytest.raises(ValueError, match="not a saved workshop game"):
+        Game.load("other")
+    with pytest.raises(FileNotFoundError):
+        Game.load("missing")
+
+
+def test_lab_session_strategy_against_baseline():
+    from sim.app.charts import lab_png
+    from sim.app.lab import LabSession
+
+    lab = LabSession(scenario="pandemic", size=SIZE, seed=2, weeks=30, sample=6)
+    assert lab.changed_levers() == {}
+    lab.step(3)
+    a, b = lab.frames()
+    pd.testing.assert_frame_equal(a, b)  # same levers, same seed: identical runs
+    lab.set_lever("app_quality", 1.0)
+    lab.set_lever("push_per_week", 6.0)
+    assert set(lab.changed_levers()) == {"app_quality", "push_per_week"}
+    lab.step(10)
+    a, b = lab.frames()
+    assert len(a) == len(b) == 13 and lab.week == 13
+    assert not a["active"].equals(b["active"])
+    assert len(lab.summary()) == 6
+    sample = lab.customers()
+    assert len(sample) == 6 and {"banks", "primary", "main channel", "satisfaction"} <= set(
+        sample.columns
+    )
+    assert lab_png(lab)[:4] == b"\x89PNG"
+    lab.step(100)
+    assert lab.finished and lab.week == 30
+    lab.reset(levers=lab.levers())
+    assert lab.week == 0 and lab.levers()["app_quality"] == 1.0
+    lab.reset(strategy="rewards")
+    assert lab.levers()["rewards"] == pytest.approx(0.7)
+    with pytest.raises(ValueError):
+        lab.reset(scenario="../none")
