@@ -1,214 +1,577 @@
 """Comparison of an experiment's strategies against the baseline, paired by seed.
 
-An experiment folder ``EXP/`` holds ``EXP/runs/<run>/`` run folders (complete
-when ``COMPLETE`` exists; failed when ``FAILED`` exists). :func:`aggregate`
-reads them and writes ``experiment.csv`` (one row per complete run),
-``failed.csv`` (failed and interrupted runs), ``comparison.csv`` (per scenario,
-strategy and outcome: the mean, the difference from the baseline paired by
-seed with a 95% t-interval, the unpaired Welch interval on the same runs, and
-whether the difference is distinguishable from noise), plots and the report
-(``report.md``, ``report.html``).
+An experiment folder ``EXP/`` holds one folder per run under ``EXP/runs/``. A
+run folder is complete when it holds ``COMPLETE`` (its ``summary.json`` has the
+identity and every outcome), failed when it holds ``FAILED`` (the error and
+traceback; ``run.json`` has the identity) and incomplete (interrupted) when it
+holds neither; only complete runs are results.
 
-``python -m sim.analysis.compare EXP [--baseline NAME]`` re-aggregates a folder.
+:func:`aggregate` reads the runs and writes, into ``EXP/``:
+
+* ``experiment.csv``: one row per complete run (run, strategy, scenario, seed,
+  then every outcome of :data:`sim.outcomes.OUTCOMES` in registry order);
+* ``failed.csv``: failed and incomplete runs with their errors (headers only if none);
+* ``comparison.csv``: per scenario, non-baseline strategy and outcome, the means
+  and the difference from the baseline paired by seed, with its Student-t
+  interval, the unpaired (Welch) interval on the same runs, the paired t-test's
+  p-value and whether the difference is distinguishable from noise;
+* ``plots/*.png``, ``report.md`` and ``report.html`` (:mod:`sim.analysis.report`).
+
+``python -m sim.analysis.compare EXP [--baseline NAME]`` re-aggregates a folder
+and prints the rankings.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
+import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.outcomes import BY_NAME, OUTCOMES
+from sim.outcomes import OUTCOMES, outcome
 
 LOYALTY_HEADLINE = "retention_26w"
 TRAFFIC_HEADLINE = "contacts_per_customer"
-ID_COLUMNS = ["run", "strategy", "scenario", "seed"]
-COMPARISON_COLUMNS = [
-    "scenario", "strategy", "outcome", "group", "unit", "direction", "n_pairs", "n_missing",
-    "mean", "baseline_mean", "diff", "ci_low", "ci_high", "unpaired_ci_low",
-    "unpaired_ci_high", "p_value", "distinguishable", "better",
-]
+#: The headline outcome of each ranking; :func:`rank` also accepts these keys.
+HEADLINES: dict[str, str] = {"loyalty": LOYALTY_HEADLINE, "traffic": TRAFFIC_HEADLINE}
+
+COMPLETE = "COMPLETE"
+FAILED = "FAILED"
+INTERRUPTED = "interrupted: no completion marker"
+
+ID_COLUMNS: tuple[str, ...] = ("run", "strategy", "scenario", "seed")
+OUTCOME_COLUMNS: tuple[str, ...] = tuple(o.name for o in OUTCOMES)
+FAILED_COLUMNS: tuple[str, ...] = (*ID_COLUMNS, "status", "error")
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "scenario",
+    "strategy",
+    "baseline",
+    "outcome",
+    "group",
+    "unit",
+    "direction",
+    "n_pairs",
+    "n_missing",
+    "n_unpaired",
+    "mean",
+    "baseline_mean",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "unpaired_ci_low",
+    "unpaired_ci_high",
+    "p_value",
+    "distinguishable",
+    "better",
+    "confidence",
+)
+RANK_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "strategy",
+    "outcome",
+    "direction",
+    "mean",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "n_pairs",
+    "distinguishable",
+    "better",
+    "is_baseline",
+)
+
+_FOLDER_NAME = re.compile(r"(?P<strategy>.+?)__(?P<scenario>.+?)__s(?P<seed>\d+)")
 
 
-def collect(exp_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The experiment table (complete runs) and the failed or interrupted runs."""
-    rows, bad = [], []
-    runs = Path(exp_dir) / "runs"
-    for folder in sorted(p for p in runs.iterdir() if p.is_dir()) if runs.exists() else []:
-        if (folder / "COMPLETE").exists():
-            s = json.loads((folder / "summary.json").read_text())
-            rows.append({"run": folder.name, "strategy": s["strategy"],
-                         "scenario": s["scenario"], "seed": int(s["seed"]),
-                         **{o.name: s["outcomes"].get(o.name, np.nan) for o in OUTCOMES}})
-            continue
-        ident = _identity(folder)
-        if (folder / "FAILED").exists():
-            text = (folder / "FAILED").read_text().strip().splitlines()
-            bad.append({**ident, "status": "failed", "error": text[0] if text else "failed"})
+# --------------------------------------------------------------------------- reading runs
+
+
+def collect(exp_dir: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The experiment table (complete runs) and the table of failed or incomplete runs.
+
+    The first has one row per complete run: ``run, strategy, scenario, seed`` and
+    one column per outcome in registry order (NaN where the run reported null),
+    sorted by strategy, scenario and seed. The second has ``run, strategy,
+    scenario, seed, status, error`` with status ``"failed"`` (the first lines of
+    ``FAILED``; also a complete run whose ``summary.json`` cannot be read) or
+    ``"incomplete"`` (a folder with neither marker: interrupted).
+    """
+    table, failed, _ = collect_with_meta(exp_dir)
+    return table, failed
+
+
+def collect_with_meta(exp_dir: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`collect`, plus each complete run's market, weeks, population and version."""
+    runs_dir = Path(exp_dir) / "runs"
+    if not runs_dir.is_dir():
+        raise FileNotFoundError(f"{exp_dir} has no runs/ folder: not an experiment folder")
+    rows: list[dict[str, Any]] = []
+    meta: list[dict[str, Any]] = []
+    bad: list[dict[str, Any]] = []
+    folders = sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for folder in folders:
+        if (folder / COMPLETE).exists():
+            try:
+                row, info = _read_complete(folder)
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                bad.append(
+                    {
+                        **_identity(folder),
+                        "status": "failed",
+                        "error": "COMPLETE marker but unreadable summary.json: "
+                        f"{type(err).__name__}: {err}",
+                    }
+                )
+                continue
+            rows.append(row)
+            meta.append(info)
+        elif (folder / FAILED).exists():
+            bad.append(
+                {**_identity(folder), "status": "failed", "error": _error_text(folder / FAILED)}
+            )
         else:
-            bad.append({**ident, "status": "incomplete",
-                        "error": "interrupted: no completion marker"})
-    table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *(o.name for o in OUTCOMES)])
-    table = table.sort_values(["strategy", "scenario", "seed"], kind="stable")
-    failed = pd.DataFrame(bad, columns=[*ID_COLUMNS, "status", "error"])
-    return table.reset_index(drop=True), failed
+            bad.append({**_identity(folder), "status": "incomplete", "error": INTERRUPTED})
+
+    table = pd.DataFrame(rows, columns=[*ID_COLUMNS, *OUTCOME_COLUMNS])
+    table = table.astype({"run": str, "strategy": str, "scenario": str, "seed": "int64"})
+    table = table.astype(dict.fromkeys(OUTCOME_COLUMNS, "float64"))
+    table = table.sort_values(["strategy", "scenario", "seed", "run"], kind="stable")
+    table = table.reset_index(drop=True)
+
+    failed = pd.DataFrame(bad, columns=list(FAILED_COLUMNS))
+    failed = failed.astype({"seed": "Int64"})
+    failed = failed.sort_values(
+        ["strategy", "scenario", "seed", "run"], kind="stable", na_position="last"
+    ).reset_index(drop=True)
+
+    info = pd.DataFrame(meta, columns=["run", "market", "weeks", "population", "version"])
+    return table, failed, info
 
 
-def _identity(folder: Path) -> dict:
-    meta = folder / "run.json"
-    if meta.exists():
-        d = json.loads(meta.read_text())
-        return {"run": folder.name, "strategy": d.get("strategy"), "scenario": d.get("scenario"),
-                "seed": d.get("seed")}
-    parts = folder.name.split("__")  # <strategy>__<scenario>__s<seed>
-    seed = int(parts[2][1:]) if len(parts) == 3 and parts[2][1:].isdigit() else None
-    return {"run": folder.name, "strategy": parts[0] if parts else None,
-            "scenario": parts[1] if len(parts) > 1 else None, "seed": seed}
+def _read_complete(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    s = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    if not isinstance(s, dict) or not isinstance(s.get("outcomes"), dict):
+        raise ValueError("summary.json has no 'outcomes' mapping")
+    values = s["outcomes"]
+    row: dict[str, Any] = {
+        "run": folder.name,
+        "strategy": str(s["strategy"]),
+        "scenario": str(s["scenario"]),
+        "seed": _as_int(s["seed"]),
+    }
+    for name in OUTCOME_COLUMNS:
+        row[name] = _as_float(values.get(name), name)
+    info = {"run": folder.name, **{k: s.get(k) for k in ("market", "weeks", "population")}}
+    info["version"] = s.get("version")
+    return row, info
 
 
-def _t_interval(x: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    """Mean and t-interval of a sample; exact zeros give [0, 0]."""
-    n = x.size
+def _as_int(v: Any) -> int:
+    if isinstance(v, bool):
+        raise TypeError(f"seed {v!r} is not an integer")
+    f = float(v)
+    if not f.is_integer():
+        raise ValueError(f"seed {v!r} is not an integer")
+    return int(f)
+
+
+def _as_float(v: Any, name: str) -> float:
+    """An outcome value: a number, or NaN for null or a missing key."""
+    if v is None:
+        return math.nan
+    if isinstance(v, bool) or not isinstance(v, int | float | str):
+        raise TypeError(f"outcome {name} is {v!r}, not a number")
+    return float(v)  # "NaN" / "Infinity" strings parse; anything else raises ValueError
+
+
+def _identity(folder: Path) -> dict[str, Any]:
+    """Strategy, scenario and seed of a run that is not complete, as far as known."""
+    ident: dict[str, Any] = {"run": folder.name, "strategy": None, "scenario": None, "seed": None}
+    for name in ("run.json", "summary.json"):
+        try:
+            d = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(d, dict):
+            for key in ("strategy", "scenario", "seed"):
+                if ident[key] is None and d.get(key) is not None:
+                    ident[key] = d[key]
+    m = _FOLDER_NAME.fullmatch(folder.name)  # <strategy>__<scenario>__s<seed>
+    if m:
+        for key in ("strategy", "scenario", "seed"):
+            if ident[key] is None:
+                ident[key] = m[key]
+    try:
+        ident["seed"] = None if ident["seed"] is None else _as_int(ident["seed"])
+    except (TypeError, ValueError):
+        ident["seed"] = None
+    for key in ("strategy", "scenario"):
+        ident[key] = None if ident[key] is None else str(ident[key])
+    return ident
+
+
+def _error_text(path: Path, max_lines: int = 3, max_chars: int = 500) -> str:
+    """The error of a ``FAILED`` file: its first paragraph (or a traceback's last line)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as err:
+        return f"failed (FAILED unreadable: {err})"
+    lines = [ln.rstrip() for ln in text.splitlines()]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        return "failed (FAILED file is empty)"
+    if lines[0].startswith("Traceback"):
+        last = [ln for ln in lines if ln.strip() and not ln.startswith(" ")]
+        first = [last[-1].strip()] if last else [lines[0]]
+    else:
+        first = []
+        for ln in lines:
+            if not ln.strip() or len(first) == max_lines:
+                break
+            first.append(ln.strip())
+    out = " / ".join(first)
+    return out if len(out) <= max_chars else out[: max_chars - 3] + "..."
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _paired(a: np.ndarray, b: np.ndarray, confidence: float) -> dict[str, Any]:
+    """Paired and unpaired comparison of matched samples ``a`` (strategy), ``b`` (baseline)."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    n = int(a.size)
+    nan = math.nan
+    out: dict[str, Any] = {
+        "n_pairs": n,
+        "n_missing": int((~ok).sum()),
+        "mean": nan,
+        "baseline_mean": nan,
+        "diff": nan,
+        "ci_low": nan,
+        "ci_high": nan,
+        "unpaired_ci_low": nan,
+        "unpaired_ci_high": nan,
+        "p_value": nan,
+    }
     if n == 0:
-        return np.nan, np.nan, np.nan
-    m = float(x.mean())
+        return out
+    d = a - b
+    out.update(mean=float(a.mean()), baseline_mean=float(b.mean()), diff=float(d.mean()))
     if n < 2:
-        return m, np.nan, np.nan
-    sd = float(x.std(ddof=1))
-    if sd == 0.0:
-        return m, m, m
-    h = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)
-    return m, m - h, m + h
+        return out
+    if np.all(d == d[0]):
+        # every difference is the same number: the interval collapses on it (and a
+        # strategy identical to the baseline gives exactly 0, [0, 0], p = 1)
+        out.update(diff=float(d[0]), ci_low=float(d[0]), ci_high=float(d[0]))
+        out["p_value"] = 1.0 if d[0] == 0 else 0.0
+    else:
+        se = float(d.std(ddof=1)) / math.sqrt(n)
+        q = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+        out.update(ci_low=out["diff"] - q * se, ci_high=out["diff"] + q * se)
+        out["p_value"] = float(2 * stats.t.sf(abs(out["diff"]) / se, n - 1))
+    # Welch's interval on the same runs, ignoring the pairing
+    va, vb = float(a.var(ddof=1)) / n, float(b.var(ddof=1)) / n
+    centre = float(a.mean() - b.mean())
+    if va + vb == 0:
+        out.update(unpaired_ci_low=centre, unpaired_ci_high=centre)
+    else:
+        dof = (va + vb) ** 2 / (va**2 / (n - 1) + vb**2 / (n - 1))
+        h = float(stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(va + vb)
+        out.update(unpaired_ci_low=centre - h, unpaired_ci_high=centre + h)
+    return out
 
 
-def _welch(a: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float]:
-    if a.size < 2 or b.size < 2:
-        return np.nan, np.nan
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    d = a.mean() - b.mean()
-    se = np.sqrt(va + vb)
-    if se == 0:
-        return float(d), float(d)
-    dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    h = stats.t.ppf(0.5 + confidence / 2, dof) * se
-    return float(d - h), float(d + h)
+def compare(
+    table: pd.DataFrame, baseline: str = "baseline", confidence: float = 0.95
+) -> pd.DataFrame:
+    """Each non-baseline strategy against the baseline, per scenario and outcome.
 
-
-def compare(table: pd.DataFrame, baseline: str = "baseline",
-            confidence: float = 0.95) -> pd.DataFrame:
-    """Each strategy's outcomes against the baseline's, paired by seed within a scenario."""
+    Runs are paired by seed within a scenario (common random numbers); a pair
+    with a NaN on either side is dropped for that outcome and counted in
+    ``n_missing``; seeds run by only one side are counted in ``n_unpaired``.
+    ``mean`` and ``baseline_mean`` are over the paired runs, so ``diff`` (the
+    mean paired difference, strategy minus baseline) is their difference.
+    ``ci_low``/``ci_high`` is the Student-t interval of the paired differences,
+    ``unpaired_ci_*`` Welch's interval on the same runs, ``p_value`` the paired
+    t-test's. With fewer than 2 pairs the interval and p-value are NaN and the
+    difference is not distinguishable. ``better`` is NA for "info" outcomes.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    missing = [c for c in ("strategy", "scenario", "seed") if c not in table.columns]
+    if missing:
+        raise ValueError(f"the experiment table has no column {', '.join(missing)}")
+    dup = table.duplicated(["strategy", "scenario", "seed"], keep=False)
+    if dup.any():
+        keys = table.loc[dup, ["strategy", "scenario", "seed"]].drop_duplicates()
+        listed = "; ".join(f"{r.strategy}/{r.scenario}/seed {r.seed}" for r in keys.itertuples())
+        raise ValueError(
+            f"several complete runs share a strategy, scenario and seed ({listed}): "
+            "pairing by seed would be ambiguous; remove the duplicate run folders"
+        )
+    outcomes = [o for o in OUTCOMES if o.name in table.columns]
     rows = []
     for scenario, sc in table.groupby("scenario", sort=True):
         base = sc[sc["strategy"] == baseline].set_index("seed")
-        for strategy, st in sc.groupby("strategy", sort=True):
-            if strategy == baseline:
-                continue
+        for strategy, st in sc[sc["strategy"] != baseline].groupby("strategy", sort=True):
             st = st.set_index("seed")
-            seeds = st.index.intersection(base.index)
-            for o in OUTCOMES:
-                a = st.loc[seeds, o.name].to_numpy(float)
-                b = base.loc[seeds, o.name].to_numpy(float)
-                ok = np.isfinite(a) & np.isfinite(b)
-                d = a[ok] - b[ok]
-                diff, lo, hi = _t_interval(d, confidence)
-                if d.size >= 2 and np.all(d == d[0]):
-                    p = 1.0 if d[0] == 0 else 0.0
-                elif d.size >= 2:
-                    p = float(stats.ttest_1samp(d, 0.0).pvalue)
+            seeds = st.index.intersection(base.index).sort_values()
+            n_unpaired = len(st.index.symmetric_difference(base.index))
+            for o in outcomes:
+                res = _paired(
+                    st.loc[seeds, o.name].to_numpy(dtype=float),
+                    base.loc[seeds, o.name].to_numpy(dtype=float),
+                    confidence,
+                )
+                lo, hi = res["ci_low"], res["ci_high"]
+                dist = bool(math.isfinite(lo) and math.isfinite(hi) and (lo > 0 or hi < 0))
+                if o.direction == "info":
+                    better: Any = pd.NA
                 else:
-                    p = np.nan
-                a_all = st[o.name].to_numpy(float)
-                b_all = base[o.name].to_numpy(float)
-                ulo, uhi = _welch(a_all[np.isfinite(a_all)], b_all[np.isfinite(b_all)],
-                                  confidence)
-                dist = bool(np.isfinite(lo) and (lo > 0 or hi < 0))
-                better = (pd.NA if o.direction == "info" else
-                          bool(dist and ((diff > 0) == (o.direction == "higher"))))
-                rows.append({
-                    "scenario": scenario, "strategy": strategy, "outcome": o.name,
-                    "group": o.group, "unit": o.unit, "direction": o.direction,
-                    "n_pairs": int(d.size), "n_missing": int((~ok).sum()),
-                    "mean": float(np.nanmean(a_all)) if np.isfinite(a_all).any() else np.nan,
-                    "baseline_mean": (float(np.nanmean(b_all)) if np.isfinite(b_all).any()
-                                      else np.nan),
-                    "diff": diff, "ci_low": lo, "ci_high": hi,
-                    "unpaired_ci_low": ulo, "unpaired_ci_high": uhi,
-                    "p_value": p, "distinguishable": dist, "better": better,
-                })
-    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+                    better = dist and ((res["diff"] > 0) == (o.direction == "higher"))
+                rows.append(
+                    {
+                        "scenario": scenario,
+                        "strategy": strategy,
+                        "baseline": baseline,
+                        "outcome": o.name,
+                        "group": o.group,
+                        "unit": o.unit,
+                        "direction": o.direction,
+                        "n_unpaired": n_unpaired,
+                        **res,
+                        "distinguishable": dist,
+                        "better": better,
+                        "confidence": confidence,
+                    }
+                )
+    out = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+    return out.astype(
+        {
+            "n_pairs": "int64",
+            "n_missing": "int64",
+            "n_unpaired": "int64",
+            "distinguishable": "bool",
+            "better": "boolean",
+            **dict.fromkeys(
+                [
+                    *("mean", "baseline_mean", "diff", "ci_low", "ci_high"),
+                    *("unpaired_ci_low", "unpaired_ci_high", "p_value", "confidence"),
+                ],
+                "float64",
+            ),
+        }
+    )
 
 
-def rank(comparison: pd.DataFrame, scenario: str, headline: str,
-         baseline: str = "baseline") -> pd.DataFrame:
-    """Strategies ranked on one outcome's difference from the baseline, best first."""
-    o = BY_NAME[headline]
-    c = comparison[(comparison["scenario"] == scenario) & (comparison["outcome"] == headline)]
-    c = c[["strategy", "mean", "diff", "ci_low", "ci_high", "distinguishable"]].copy()
-    base_mean = comparison[(comparison["scenario"] == scenario)
-                           & (comparison["outcome"] == headline)]["baseline_mean"]
-    c.loc[len(c)] = {"strategy": baseline,
-                     "mean": float(base_mean.iloc[0]) if len(base_mean) else np.nan,
-                     "diff": 0.0, "ci_low": 0.0, "ci_high": 0.0, "distinguishable": False}
+def rank(
+    comparison: pd.DataFrame, scenario: str, headline: str, baseline: str | None = None
+) -> pd.DataFrame:
+    """Strategies of one scenario ranked on a headline outcome's difference from the baseline.
+
+    ``headline`` is an outcome name or ``"loyalty"``/``"traffic"``. The best
+    difference in the outcome's good direction comes first (highest for
+    "higher" and "info", lowest for "lower"); the baseline is a row with
+    difference 0 (mean: its mean over the pairs); a strategy without a
+    difference (no paired seed) comes last with rank NA. ``distinguishable``
+    says whether the paired interval excludes zero.
+    """
+    name = HEADLINES.get(headline, headline)
+    o = outcome(name)
+    c = comparison[(comparison["scenario"] == scenario) & (comparison["outcome"] == name)]
+    if baseline is None:
+        names = c["baseline"].dropna().unique() if "baseline" in c.columns else []
+        baseline = str(names[0]) if len(names) else "baseline"
+    rows = [
+        {
+            "strategy": r.strategy,
+            "mean": r.mean,
+            "diff": r.diff,
+            "ci_low": r.ci_low,
+            "ci_high": r.ci_high,
+            "n_pairs": int(r.n_pairs),
+            "distinguishable": bool(r.distinguishable),
+            "better": pd.NA if pd.isna(r.better) else bool(r.better),
+            "is_baseline": False,
+        }
+        for r in c.itertuples(index=False)
+    ]
+    best = c.sort_values("n_pairs", ascending=False, kind="stable").head(1)
+    rows.append(
+        {
+            "strategy": baseline,
+            "mean": float(best["baseline_mean"].iloc[0]) if len(best) else math.nan,
+            "diff": 0.0,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "n_pairs": int(best["n_pairs"].iloc[0]) if len(best) else 0,
+            "distinguishable": False,
+            "better": pd.NA,
+            "is_baseline": True,
+        }
+    )
+    r = pd.DataFrame(rows)
     sign = -1.0 if o.direction == "lower" else 1.0
-    c["_key"] = sign * c["diff"].fillna(-np.inf * sign)
-    c = c.sort_values("_key", ascending=False, kind="stable").drop(columns="_key")
-    c.insert(0, "rank", range(1, len(c) + 1))
-    return c.reset_index(drop=True)
+    r["_key"] = sign * r["diff"].astype(float)
+    r = r.sort_values(
+        ["_key", "is_baseline", "strategy"],
+        ascending=[False, True, True],
+        kind="stable",
+        na_position="last",
+    ).drop(columns="_key")
+    r["rank"] = pd.array(
+        [i + 1 if math.isfinite(d) else pd.NA for i, d in enumerate(r["diff"].astype(float))],
+        dtype="Int64",
+    )
+    r["outcome"] = name
+    r["direction"] = o.direction
+    r["better"] = r["better"].astype("boolean")
+    return r[list(RANK_COLUMNS)].reset_index(drop=True)
 
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_csv(tmp, index=False, float_format="%.10g")
-    os.replace(tmp, path)
+# --------------------------------------------------------------------------- writing
 
 
-def aggregate(exp_dir: Path, baseline: str = "baseline") -> Path:
-    """Write the tables, plots and report of an experiment folder; return report.md's path."""
+def atomic_write(path: Path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        if isinstance(data, str):
+            with open(tmp, "x", encoding="utf-8", newline="") as f:
+                f.write(data)
+        else:
+            with open(tmp, "xb") as f:
+                f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> Path:
+    """A table as CSV (full float precision), written atomically."""
+    return atomic_write(path, df.to_csv(index=False, lineterminator="\n"))
+
+
+def aggregate(exp_dir: Path | str, baseline: str = "baseline", confidence: float = 0.95) -> Path:
+    """Post-process an experiment folder; returns the path of ``report.md``.
+
+    Writes ``experiment.csv``, ``failed.csv``, ``comparison.csv``, ``plots/*.png``,
+    ``report.md`` and ``report.html`` into ``exp_dir``, each atomically. Failed
+    and incomplete runs are listed; the complete ones still make the report.
+    """
     from sim.analysis.report import write_report
 
     exp_dir = Path(exp_dir)
-    table, failed = collect(exp_dir)
-    comparison = compare(table, baseline)
-    _write_csv(table, exp_dir / "experiment.csv")
-    _write_csv(failed, exp_dir / "failed.csv")
-    _write_csv(comparison, exp_dir / "comparison.csv")
-    return write_report(exp_dir, table, failed, comparison, baseline)
+    table, failed, meta = collect_with_meta(exp_dir)
+    comparison = compare(table, baseline, confidence)
+    write_csv(table, exp_dir / "experiment.csv")
+    write_csv(failed, exp_dir / "failed.csv")
+    write_csv(comparison, exp_dir / "comparison.csv")
+    return write_report(exp_dir, table, failed, comparison, baseline, meta=meta)
 
 
-def print_summary(exp_dir: Path, report: Path, baseline: str = "baseline") -> None:
-    """Print the short ranked tables and the report's path."""
-    comparison = pd.read_csv(Path(exp_dir) / "comparison.csv")
-    failed = pd.read_csv(Path(exp_dir) / "failed.csv")
-    if comparison.empty:
-        print("no strategy to compare with the baseline (runs complete: see experiment.csv)")
-    for scenario in sorted(comparison["scenario"].unique()) if len(comparison) else []:
-        for label, headline in (("loyalty", LOYALTY_HEADLINE), ("traffic", TRAFFIC_HEADLINE)):
+# --------------------------------------------------------------------------- command line
+
+
+def _f(x: Any, signed: bool = False) -> str:
+    from sim.analysis.report import fmt
+
+    return fmt(x, signed=signed)
+
+
+def _interval(lo: Any, hi: Any) -> str:
+    from sim.analysis.report import fmt_interval
+
+    return fmt_interval(lo, hi)
+
+
+def print_summary(exp_dir: Path | str, report: Path | str, baseline: str = "baseline") -> None:
+    """Print the loyalty and traffic rankings of every scenario and the report's paths."""
+    exp_dir, report = Path(exp_dir), Path(report)
+    names = {"strategy": str, "scenario": str, "baseline": str, "run": str}
+    comparison = pd.read_csv(exp_dir / "comparison.csv", dtype=names)
+    failed = pd.read_csv(exp_dir / "failed.csv", dtype=names)
+    table = pd.read_csv(exp_dir / "experiment.csv", dtype=names)
+    if table.empty:
+        print("no complete run: nothing to compare (see failed.csv)")
+    elif comparison.empty:
+        print(f"only the baseline ({baseline!r}) ran: no strategy to rank")
+    known = set(table["strategy"]) | set(failed["strategy"].dropna())
+    if known and baseline not in set(table["strategy"]):
+        print(f"warning: no complete run of the baseline {baseline!r}: nothing can be compared")
+    for scenario in sorted(comparison["scenario"].unique()):
+        c = comparison[comparison["scenario"] == scenario]
+        if (c["n_pairs"] == 0).all():
+            print(
+                f"\nscenario {scenario}: no seed paired with the baseline {baseline!r}: no ranking"
+            )
+            continue
+        level = round(100 * float(c["confidence"].iloc[0]))
+        for label, headline in HEADLINES.items():
+            o = outcome(headline)
             r = rank(comparison, scenario, headline, baseline)
-            print(f"\n{label} ranking, scenario {scenario} ({headline}, difference from "
-                  f"{baseline}, 95% interval; * = distinguishable from noise):")
-            for row in r.itertuples():
-                mark = "*" if row.distinguishable else " "
-                print(f"  {row.rank:2d}. {row.strategy:24s} {row.diff:+.4f} "
-                      f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}] {mark}")
+            print(
+                f"\n{label} ranking, scenario {scenario}: {headline} ({o.unit}; "
+                f"{o.direction} is better), difference from {baseline}, paired {level}% interval"
+            )
+            print(
+                f"  {'rank':>4}  {'strategy':24s} {'mean':>10} {'diff':>10}  "
+                f"{'interval':26s} distinguishable from noise?"
+            )
+            for row in r.itertuples(index=False):
+                interval = "" if row.is_baseline else _interval(row.ci_low, row.ci_high)
+                if row.is_baseline:
+                    verdict = "(baseline)"
+                elif row.n_pairs < 2:
+                    verdict = "no (fewer than 2 paired seeds)"
+                else:
+                    verdict = "yes" if row.distinguishable else "no"
+                rk = "-" if pd.isna(row.rank) else str(row.rank)
+                print(
+                    f"  {rk:>4}  {row.strategy:24s} {_f(row.mean):>10} "
+                    f"{_f(row.diff, True):>10}  {interval:26s} {verdict}"
+                )
     if len(failed):
-        print(f"\n{len(failed)} run(s) failed or incomplete: see the report")
+        n_inc = int((failed["status"] == "incomplete").sum())
+        print(
+            f"\nfailed runs: {len(failed) - n_inc}, incomplete runs: {n_inc} (listed in "
+            "failed.csv and the report)"
+        )
     print(f"\nreport: {report}\n        {report.with_suffix('.html')}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Re-aggregate an experiment folder."""
-    ap = argparse.ArgumentParser(description="Aggregate an experiment folder into a report.")
-    ap.add_argument("exp_dir", type=Path)
-    ap.add_argument("--baseline", default="baseline")
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.analysis.compare EXP_DIR [--baseline NAME]``: re-aggregate a folder."""
+    ap = argparse.ArgumentParser(
+        prog="python -m sim.analysis.compare",
+        description="Aggregate an experiment folder into tables, plots and a report.",
+    )
+    ap.add_argument("exp_dir", type=Path, help="the experiment folder (holds runs/)")
+    ap.add_argument("--baseline", default="baseline", help="the strategy compared against")
     a = ap.parse_args(argv)
-    report = aggregate(a.exp_dir, a.baseline)
+    try:
+        report = aggregate(a.exp_dir, a.baseline)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print_summary(a.exp_dir, report, a.baseline)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
