@@ -26,6 +26,14 @@ staff are not credited for (``1 - omnichannel_attribution``) are pulled to the
 branch with probability 0.5; there the customer gives up with probability
 ``1 - access``.
 
+Implementation: two numba kernels (compiled once, cached on disk). ``_pull``
+computes ``A`` and the access term; ``_kernel`` walks need type by need type,
+customer by customer, builds that customer's options, their cumulative
+probabilities and draws each occasion from the stream ``("choice", k)``, so no
+``rows x B x C`` tensor is ever built. Uniforms for the attribution pull and
+for reaching a human come from the streams ``("choice", 10)`` and
+``("choice", 20)``, one (pair) per bank occasion in the same order.
+
 Outputs (week scratch): contacts, transactions, quality sums, human contacts,
 unresolved problems, sales served and lost, channel use, payments; traffic
 counts into the tally; ``ti_last``, ``ti_app``, ``ti_online``, the branch-month
@@ -34,6 +42,7 @@ bits and e-channel window counts on the population.
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from sim.config import CHANNELS, NEEDS
@@ -59,6 +68,7 @@ CONTACT_FREE = np.array([0, 0, 1, 1, 1, 1, 1], dtype=bool)
 HUMAN = np.array([1, 0, 0, 0, 0, 1, 0], dtype=bool)
 ECHANNELS = (CH["online"], CH["mobile"], CH["messaging"], CH["open"])
 PAYMENT, TRANSFER, WEALTH, CREDIT, SERVICE, COUNTER = range(K)
+BRANCH, ATM, ONLINE, MOBILE, OPEN = CH["branch"], CH["atm"], CH["online"], CH["mobile"], CH["open"]
 
 
 def quality(lev) -> np.ndarray:
@@ -75,35 +85,224 @@ def quality(lev) -> np.ndarray:
     return q
 
 
-def bank_pull(pop, beh, lev) -> np.ndarray:
-    """``A[n, b]``: the pull of each held bank (``-inf`` where no account)."""
-    B = pop.n_banks
-    is_primary = pop.primary[:, None] == np.arange(B)[None, :]
-    new_inc = pop.incentive & (pop.products <= 1)
-    a = (
-        beh.beta_primary * is_primary
-        + beh.beta_satisfaction * pop.sat
-        + beh.beta_products * np.log(np.maximum(pop.products, 1))
-        + beh.beta_rewards * lev.rewards[None, :] * pop.deal[:, None]
-        - beh.beta_dormant * pop.dormant
-        - beh.beta_new_account * new_inc
-    )
-    return np.where(pop.has, a, -np.inf).astype(np.float32)
+@nb.njit(cache=True, nogil=True)
+def _pull(has, primary, sat, products, deal, dormant, incentive, access, beta, rewards, A, la):
+    """Bank pull ``A[n, b]`` (-inf where no account) and ``beta_access * log(access + 0.01)``."""
+    N, B = has.shape
+    log_p = np.log(np.maximum(np.arange(128), 1).astype(np.float64))  # log(products) table
+    for n in range(N):
+        for b in range(B):
+            if has[n, b]:
+                pb = products[n, b]
+                a = (
+                    beta[0] * (primary[n] == b)
+                    + beta[1] * sat[n, b]
+                    + beta[2] * log_p[max(pb, 1)]
+                    + beta[3] * rewards[b] * deal[n]
+                    - beta[4] * dormant[n, b]
+                    - beta[5] * (incentive[n, b] and pb <= 1)
+                )
+                A[n, b] = np.float32(a)
+            else:
+                A[n, b] = -np.inf
+            la[n, b] = np.float32(beta[10] * np.log(np.float64(access[n, b]) + 0.01))
 
 
-def _draw(rng, logits: np.ndarray, counts: np.ndarray):
-    """Draw ``counts[r]`` options for each row of ``logits`` (R x O); returns rows, options."""
-    R, n_opt = logits.shape
-    m = logits.max(axis=1, keepdims=True)
-    w = np.exp(logits - m)
-    cdf = np.cumsum(w, axis=1)
-    cdf /= cdf[:, -1:]
-    rows = np.repeat(np.arange(R), counts)
-    u = rng.random(rows.size) * (1.0 - 1e-9)
-    flat = (cdf + np.arange(R)[:, None]).ravel()
-    idx = np.searchsorted(flat, rows + u * cdf[rows, -1], side="right")
-    idx = np.minimum(idx, rows * n_opt + n_opt - 1)
-    return rows, idx - rows * n_opt
+@nb.njit(cache=True, nogil=True)
+def _kernel(
+    needs,
+    has,
+    primary,
+    A,
+    la,
+    habit,
+    digital,
+    web_first,
+    in_scene,
+    wants_human,
+    platform_habit,
+    access,
+    beta,
+    Q,
+    q,
+    asc,
+    open_term,
+    friction,
+    human_service,
+    pull,
+    capable,
+    digital_c,
+    contact_free,
+    human_c,
+    u_choice,
+    u_start,
+    u_pull,
+    u_reach,
+    use_pull,
+    transactions,
+    qsum,
+    human,
+    unresolved,
+    served,
+    gave_up,
+    mobile_tx,
+    channel_use,
+    platform_pay,
+    bank_pay,
+    tally_tx,
+    tally_bank_pay,
+    needs_served,
+):
+    """Draw every occasion's option; add the counts into the output arrays.
+
+    Returns the number of payments made on the platform.
+    """
+    N, B = has.shape
+    Cn = habit.shape[1]
+    b_habit, b_digital, log_remote, b_web = beta[6], beta[7], beta[8], beta[9]
+    b_human, plat_const, b_plat_habit = beta[11], beta[12], beta[13]
+    n_opt = B * Cn + 1
+    V = np.empty(n_opt, np.float32)
+    cdf = np.empty(n_opt, np.float32)
+    ob = np.empty(n_opt, np.int64)
+    oc = np.empty(n_opt, np.int64)
+    G = np.empty(Cn, np.float32)
+    j_occ = 0  # bank occasions so far (index into u_reach, u_pull)
+    n_plat = 0
+    for k in range(needs.shape[1]):
+        i_u = u_start[k]
+        for n in range(N):
+            cnt = needs[n, k]
+            if cnt == 0:
+                continue
+            for c in range(Cn):
+                if capable[k, c]:
+                    g = asc[c] + b_habit * habit[n, c]
+                    if digital_c[c]:
+                        g += b_digital * (digital[n] - 0.5)
+                    if contact_free[c]:
+                        g += log_remote
+                    if c == ONLINE:
+                        g += b_web * web_first[n]
+                    G[c] = np.float32(g)
+            # the options: (held bank, capable channel), then the platform for payments
+            m = 0
+            top = np.float32(-np.inf)
+            for b in range(B):
+                if not has[n, b]:
+                    continue
+                for c in range(Cn):
+                    if not capable[k, c]:
+                        continue
+                    if c == OPEN and not in_scene[n]:
+                        continue
+                    v = A[n, b] + G[c] + Q[b, c]
+                    if c in (BRANCH, ATM):
+                        v += la[n, b]
+                    if c == OPEN:
+                        v += open_term[b]
+                    if k == SERVICE and human_c[c]:
+                        v += np.float32(b_human * wants_human[n])
+                    V[m] = v
+                    ob[m] = b
+                    oc[m] = c
+                    if V[m] > top:
+                        top = V[m]
+                    m += 1
+            if k == PAYMENT:
+                V[m] = np.float32(
+                    plat_const
+                    + b_plat_habit * platform_habit[n]
+                    + b_digital * (digital[n] - 0.5)
+                    - friction[primary[n]]
+                )
+                ob[m] = -1
+                oc[m] = -1
+                if V[m] > top:
+                    top = V[m]
+                m += 1
+            s = np.float32(0.0)
+            for o in range(m):
+                s = np.float32(s + np.float32(np.exp(np.float32(V[o] - top))))
+                cdf[o] = s
+            for o in range(m):
+                cdf[o] = np.float32(cdf[o] / s)
+            for _ in range(cnt):
+                u = u_choice[i_u] * (1.0 - 1e-9)
+                i_u += 1
+                o = 0
+                while o < m - 1 and cdf[o] <= u:
+                    o += 1
+                needs_served[k] += 1
+                b = ob[o]
+                if b < 0:
+                    platform_pay[n] += 1
+                    n_plat += 1
+                    continue
+                c = oc[o]
+                quits = False
+                sale = k in (WEALTH, CREDIT)
+                if use_pull and sale and digital_c[c] and u_pull[j_occ, 0] < pull[b]:
+                    quits = u_pull[j_occ, 1] >= access[n, b]
+                    c = BRANCH
+                if k == SERVICE:
+                    reach = human_service[b] if human_c[c] else 0.5 * human_service[b]
+                    got = c == BRANCH or u_reach[j_occ] < reach
+                    unresolved[n, b] += (not got) and wants_human[n]
+                else:
+                    got = human_c[c]
+                j_occ += 1
+                transactions[n, b] += 1
+                qsum[n, b] += q[b, c]
+                human[n, b] += got
+                if sale:
+                    if quits:
+                        gave_up[n, b] += 1
+                    else:
+                        served[n, b] += 1
+                mobile_tx[n, b] += c == MOBILE
+                channel_use[n, c] += 1
+                tally_tx[b, c] += 1
+                if k == PAYMENT:
+                    bank_pay[n] += 1
+                    tally_bank_pay[b] += 1
+    return n_plat
+
+
+@nb.njit(cache=True, nogil=True)
+def _stamp(
+    t,
+    has,
+    transactions,
+    visits,
+    mobile_tx,
+    channel_use,
+    ti_last,
+    ti_app,
+    ti_online,
+    branch_months,
+    echannel,
+    echannels,
+    window,
+    contacts,
+):
+    """Contacts per (customer, bank) and the interaction stamps on the population."""
+    N, B = has.shape
+    for n in range(N):
+        for b in range(B):
+            cn = transactions[n, b] + visits[n, b]
+            contacts[n, b] = cn
+            if cn > 0:
+                ti_last[n, b] = t
+            if (visits[n, b] > 0 or mobile_tx[n, b] > 0) and has[n, b]:
+                ti_app[n, b] = t
+        if channel_use[n, ONLINE] > 0:
+            ti_online[n] = t
+        if channel_use[n, BRANCH] > 0:
+            branch_months[n] |= 1
+        if window:
+            for i in range(echannels.shape[0]):
+                echannel[n, i] += channel_use[n, echannels[i]]
 
 
 def run(model) -> None:
@@ -111,123 +310,143 @@ def run(model) -> None:
     pop, p, wk, tally, t = model.pop, model.p, model.week, model.tally, model.t
     beh, env, lev = p.beh, p.env, p.lev
     N, B = pop.capacity, pop.n_banks
-    A = bank_pull(pop, beh, lev)
-    G = (
-        np.array(
-            [
-                beh.asc_branch,
-                beh.asc_atm,
-                beh.asc_online,
-                beh.asc_mobile,
-                beh.asc_messaging,
-                beh.asc_remote,
-                beh.asc_open,
-            ],
-            dtype=np.float32,
-        )[None, :]
-        + beh.beta_habit * pop.habit
-        + (beh.beta_digital * (pop.digital - 0.5))[:, None] * DIGITAL[None, :]
-        + np.float32(np.log(max(env.remote_demand, 1e-6))) * CONTACT_FREE[None, :]
-    ).astype(np.float32)
-    G[:, CH["online"]] += beh.beta_web_first * pop.web_first
+    needs = wk.needs
+    totals = needs.sum(axis=0)
+    u_choice = np.concatenate([model.stream("choice", k).random(int(totals[k])) for k in range(K)])
+    u_start = np.concatenate([[0], np.cumsum(totals)[:-1]]).astype(np.int64)
+    n_occ = int(totals.sum())
+    pull = 0.5 * (1.0 - lev.omnichannel_attribution)
+    use_pull = bool(pull.any())
+    u_pull = model.stream("choice", 10).random((n_occ, 2)) if use_pull else np.zeros((1, 2))
+    u_reach = model.stream("choice", 20).random(n_occ)
     q = quality(lev)
-    Q = (beh.beta_quality * q).astype(np.float32)
-    log_access = (beh.beta_access * np.log(wk.access + 0.01)).astype(np.float32)
-    in_scene = pop.scene_user < env.platform_scene_reach
-    open_term = np.log(np.maximum(lev.open_banking, 1e-6)).astype(np.float32)
-    platform_u = (
-        beh.asc_platform
-        + np.log(max(env.platform_strength, 1e-6))
-        + beh.beta_platform_habit * pop.platform_habit
-        + beh.beta_digital * (pop.digital - 0.5)
-        - lev.onboarding_friction[pop.primary]
-    ).astype(np.float32)
-
-    attribution_pull = 0.5 * (1.0 - lev.omnichannel_attribution)
-    occ_n, occ_opt, occ_k = [], [], []
-    for k in range(K):
-        rows = np.flatnonzero(wk.needs[:, k])
-        if rows.size == 0:
-            continue
-        cap = CAPABLE[k]
-        V = A[rows][:, :, None] + G[rows][:, None, :] + Q[None, :, :]
-        V[:, :, ~cap] = -np.inf
-        V[:, :, CH["branch"]] += log_access[rows]
-        V[:, :, CH["atm"]] += log_access[rows]
-        V[:, :, CH["open"]] = np.where(
-            in_scene[rows, None], V[:, :, CH["open"]] + open_term[None, :], -np.inf
-        )
-        if k == SERVICE:
-            bonus = (beh.beta_human * pop.wants_human[rows]).astype(np.float32)
-            V[:, :, HUMAN] += bonus[:, None, None]
-        V = V.reshape(rows.size, B * C)
-        if k == PAYMENT:
-            V = np.concatenate([V, platform_u[rows, None]], axis=1)
-        r, opt = _draw(model.stream("choice", k), V, wk.needs[rows, k])
-        tally.needs_served[k] += r.size
-        occ_n.append(rows[r])
-        occ_opt.append(opt)
-        occ_k.append(np.full(r.size, k, np.int8))
-    n = np.concatenate(occ_n) if occ_n else np.zeros(0, np.int64)
-    opt = np.concatenate(occ_opt) if occ_opt else np.zeros(0, np.int64)
-    kk = np.concatenate(occ_k) if occ_k else np.zeros(0, np.int8)
-
-    plat = opt == B * C
-    platform_pay = np.bincount(n[plat], minlength=N).astype(np.int32)
-    tally.platform_payments += int(plat.sum())
-    n, opt, kk = n[~plat], opt[~plat], kk[~plat]
-    b, c = opt // C, opt % C
-
-    sale = (kk == WEALTH) | (kk == CREDIT)
-    quits = np.zeros(n.size, bool)
-    if attribution_pull.any() and sale.any():
-        u = model.stream("choice", 10).random((n.size, 2))
-        pulled = sale & DIGITAL[c] & (u[:, 0] < attribution_pull[b])
-        quits = pulled & (u[:, 1] >= wk.access[n, b])
-        c = np.where(pulled, CH["branch"], c)
-    service = kk == SERVICE
-    u = model.stream("choice", 20).random(n.size)
-    reach = np.where(HUMAN[c], lev.human_service[b], 0.5 * lev.human_service[b])
-    with_human = np.where(service, (c == CH["branch"]) | (u < reach), HUMAN[c])
-
-    nb = n * B + b
-    nc = n * C + c
-
-    def per_nb(weights=None, mask=None, dtype=np.int32):
-        idx, w = (
-            (nb, weights)
-            if mask is None
-            else (nb[mask], None if weights is None else weights[mask])
-        )
-        return np.bincount(idx, weights=w, minlength=N * B).reshape(N, B).astype(dtype)
-
-    transactions = per_nb()
-    qsum = per_nb(weights=q[b, c], dtype=np.float32)
-    human = per_nb(mask=with_human)
-    unresolved = per_nb(mask=service & ~with_human & pop.wants_human[n])
-    served = per_nb(mask=sale & ~quits)
-    gave_up = per_nb(mask=quits)
-    mobile_tx = per_nb(mask=c == CH["mobile"])
-    bank_pay = np.bincount(n[kk == PAYMENT], minlength=N).astype(np.int32)
-    channel_use = np.bincount(nc, minlength=N * C).reshape(N, C).astype(np.int32)
-    tally.transactions += np.bincount(b * C + c, minlength=B * C).reshape(B, C)
-    tally.bank_payments += np.bincount(b[kk == PAYMENT], minlength=B)
-
+    beta = np.array(
+        [
+            beh.beta_primary,
+            beh.beta_satisfaction,
+            beh.beta_products,
+            beh.beta_rewards,
+            beh.beta_dormant,
+            beh.beta_new_account,
+            beh.beta_habit,
+            beh.beta_digital,
+            np.float32(np.log(max(env.remote_demand, 1e-6))),
+            beh.beta_web_first,
+            beh.beta_access,
+            beh.beta_human,
+            beh.asc_platform + np.log(max(env.platform_strength, 1e-6)),
+            beh.beta_platform_habit,
+        ]
+    )
+    asc = np.array(
+        [
+            beh.asc_branch,
+            beh.asc_atm,
+            beh.asc_online,
+            beh.asc_mobile,
+            beh.asc_messaging,
+            beh.asc_remote,
+            beh.asc_open,
+        ]
+    )
+    out_nb = {
+        name: np.zeros((N, B), np.int32)
+        for name in ("transactions", "human", "unresolved", "served", "gave_up", "mobile_tx")
+    }
+    qsum = np.zeros((N, B), np.float32)
+    channel_use = np.zeros((N, C), np.int32)
+    platform_pay = np.zeros(N, np.int32)
+    bank_pay = np.zeros(N, np.int32)
+    tally_tx = np.zeros((B, C), np.int64)
+    tally_bank = np.zeros(B, np.int64)
+    needs_served = np.zeros(K, np.int64)
+    A = np.empty((N, B), np.float32)
+    la = np.empty((N, B), np.float32)
+    _pull(
+        pop.has,
+        pop.primary,
+        pop.sat,
+        pop.products,
+        pop.deal,
+        pop.dormant,
+        pop.incentive,
+        wk.access,
+        beta,
+        lev.rewards.astype(np.float64),
+        A,
+        la,
+    )
+    n_plat = _kernel(
+        needs,
+        pop.has,
+        pop.primary,
+        A,
+        la,
+        pop.habit,
+        pop.digital,
+        pop.web_first,
+        pop.scene_user < env.platform_scene_reach,
+        pop.wants_human,
+        pop.platform_habit,
+        wk.access,
+        beta,
+        (beh.beta_quality * q).astype(np.float32),
+        q,
+        asc,
+        np.log(np.maximum(lev.open_banking, 1e-6)).astype(np.float32),
+        lev.onboarding_friction.astype(np.float64),
+        lev.human_service.astype(np.float64),
+        pull.astype(np.float64),
+        CAPABLE,
+        DIGITAL,
+        CONTACT_FREE,
+        HUMAN,
+        u_choice,
+        u_start,
+        u_pull,
+        u_reach,
+        use_pull,
+        out_nb["transactions"],
+        qsum,
+        out_nb["human"],
+        out_nb["unresolved"],
+        out_nb["served"],
+        out_nb["gave_up"],
+        out_nb["mobile_tx"],
+        channel_use,
+        platform_pay,
+        bank_pay,
+        tally_tx,
+        tally_bank,
+        needs_served,
+    )
+    tally.platform_payments += int(n_plat)
+    tally.needs_served += needs_served
+    tally.transactions += tally_tx
+    tally.bank_payments += tally_bank
     visits = wk.app_visits + wk.pushes_opened
-    contacts = transactions + visits
+    contacts = np.empty((N, B), np.int32)
+    _stamp(
+        np.int16(t),
+        pop.has,
+        out_nb["transactions"],
+        visits,
+        out_nb["mobile_tx"],
+        channel_use,
+        pop.ti_last,
+        pop.ti_app,
+        pop.ti_online,
+        pop.branch_months,
+        pop.echannel,
+        np.array(ECHANNELS, np.int64),
+        model.in_window(13),
+        contacts,
+    )
     tally.contacts += tally.transactions
     tally.contacts[:, CH["mobile"]] += visits.sum(axis=0)
-    tally.needs_drawn = int(wk.needs.sum())
-    tally.gave_up += gave_up.sum(axis=0)
-
-    touched = contacts > 0
-    pop.ti_last[touched] = t
-    pop.ti_app[((visits > 0) | (mobile_tx > 0)) & pop.has] = t
-    pop.ti_online[channel_use[:, CH["online"]] > 0] = t
-    pop.branch_months |= (channel_use[:, CH["branch"]] > 0).astype(np.uint8)
-    if model.in_window(13):
-        pop.echannel += channel_use[:, list(ECHANNELS)].astype(np.uint16)
-
-    wk.contacts, wk.transactions, wk.quality_sum = contacts, transactions, qsum
-    wk.human, wk.unresolved, wk.served, wk.gave_up = human, unresolved, served, gave_up
+    tally.needs_drawn = int(totals.sum())
+    tally.gave_up += out_nb["gave_up"].sum(axis=0)
+    wk.contacts, wk.transactions, wk.quality_sum = contacts, out_nb["transactions"], qsum
+    wk.human, wk.unresolved = out_nb["human"], out_nb["unresolved"]
+    wk.served, wk.gave_up = out_nb["served"], out_nb["gave_up"]
     wk.channel_use, wk.platform_payments, wk.bank_payments = channel_use, platform_pay, bank_pay
