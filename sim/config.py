@@ -366,6 +366,13 @@ class Behaviour:
         "cost to serve per contact, by channel",
     )
     cost_prospect_touch: float = param(3.5, 0.0, 1000.0, "RMB", "a touch to a prospect")
+    scene_fee: float = param(
+        20.0,
+        0.0,
+        1000.0,
+        "RMB per account at scene_partnerships=1",
+        "fee to the partner for an account opened through its scene",
+    )
     cost_existing_touch: float = param(1.0, 0.0, 1000.0, "RMB", "a touch to an existing customer")
     cost_push: float = param(0.01, 0.0, 100.0, "RMB", "a push")
     cost_reward_point: float = param(
@@ -378,7 +385,14 @@ class Behaviour:
         "RMB per customer per week",
         "running the branch network at density 1 (scales with branch_network)",
     )
-    cost_rm_contact: float = param(30.0, 0.0, 1000.0, "RMB", "a relationship-manager contact")
+    cost_rm_contact: float = param(
+        30.0,
+        0.0,
+        1000.0,
+        "RMB",
+        "a relationship manager's time per contact, on top of the remote-banking "
+        "contact the call is counted as",
+    )
 
 
 @dataclass

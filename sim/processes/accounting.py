@@ -5,8 +5,8 @@
   + rm_contacts * cost_rm_contact + branch_fixed_cost * branch_network * customers``
   (running the branch network);
 * acquisition spend: ``prospect_touches * cost_prospect_touch`` + sign-up and
-  referral bonuses + partner-scene fees (20 RMB x scene_partnerships per
-  scene-acquired account);
+  referral bonuses + partner-scene fees (``scene_fee * scene_partnerships``
+  per account opened through a partner scene, charged in switching);
 * retention spend: ``offers shown to customers * cost_existing_touch + pushes *
   cost_push + rewards + reactivation contacts * cost_existing_touch``;
 * rewards: ``cost_reward_point * rewards[b]`` per contact, accrued as points.

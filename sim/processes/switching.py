@@ -22,8 +22,10 @@ Partial switching (opening at a bank not held), as competing hazards:
 
 One uniform ``u`` per (customer, bank) decides: open if ``u < P`` (the
 combined probability); the cause is incentive-driven (touches, scenes,
-referral) when ``u`` falls in the incentive part of ``P``. Incentive openings
-pay the sign-up bonus (and the referral bonus for referrals).
+referral) when ``u`` falls in the incentive part of ``P``, which splits in
+proportion to the three hazards: referral first, then scene, then touch.
+Incentive openings pay the sign-up bonus, referrals the referral bonus too,
+scene openings the partner's fee (``scene_fee * scene_partnerships[b]``).
 
 Dormancy: ``dormant = has & (t - ti_last >= dormancy_weeks)``.
 """
@@ -102,8 +104,12 @@ def run(model) -> None:
     opened = can & (u_open < P)
     inc_share = p_inc / np.maximum(h_org + p_inc, 1e-12)
     incentive = opened & (u_open < P * inc_share)
-    ref_part = np.clip(h_ref, 0, 1) / np.maximum(h_touch + h_scene + h_ref, 1e-12)
+    h_all = np.maximum(h_touch + h_scene + h_ref, 1e-12)
+    ref_part = np.clip(h_ref, 0, 1) / h_all
+    scene_part = np.clip(h_scene, 0, 1) / h_all
+    # the incentive interval of u_open splits into referral, then scene, then touch
     referral = incentive & (u_open < P * inc_share * ref_part)
+    via_scene = incentive & ~referral & (u_open < P * inc_share * (ref_part + scene_part))
     pop.has[opened] = True
     pop.products[opened] = 1
     pop.sat[opened] = 0.5
@@ -119,8 +125,7 @@ def run(model) -> None:
     n_ref = referral.sum(axis=0)
     tally.bonus_paid += n_inc * lev.signup_bonus
     tally.referral_paid += n_ref * lev.referral_bonus
-    scene_fee = (incentive & ~referral).sum(axis=0) * lev.scene_partnerships * 20.0
-    tally.acquisition_spend += scene_fee
+    tally.acquisition_spend += via_scene.sum(axis=0) * lev.scene_partnerships * beh.scene_fee
     nz_n, nz_b = np.nonzero(opened)
     model.record_openings(nz_n, nz_b, incentive[nz_n, nz_b])
 
