@@ -1,8 +1,10 @@
 """The outcome registry: every KPI the lab reports, with unit, direction and definition.
 
 An outcome's value for a run is computed by :mod:`sim.measure` from the model's
-trackers at the end of the run. Names without a prefix are for the focal bank;
-``market_`` names are for the whole market. Facts of
+trackers at the end of the run. Outcomes of the loyalty, traffic and
+economics groups are for the focal bank (``customer_share``, ``primary_share``
+and ``payment_share`` measure it against the whole market); the calibration
+group is market-wide (``offer_success_rate_*``: banks of a data class). Facts of
 ``shared/calibration/targets.yaml`` keep their names from that file and are
 computed exactly as it defines them (windows in weeks, ending at the last week).
 """
