@@ -22,15 +22,27 @@ from sim.processes.choice import CAPABLE, DIGITAL, HUMAN, quality
 
 #: Overrides that switch off every mechanism outside the core rules, in both versions.
 CORE_ONLY = (
-    "market.environment.entry_rate=0", "market.environment.exit_rate=0",
-    "market.environment.digital_drift=0", "market.behaviour.social_digital=0",
-    "market.behaviour.beta_wom=0", "market.behaviour.touch_conversion=0",
-    "market.behaviour.scene_conversion=0", "market.behaviour.referral_rate=0",
-    "market.behaviour.product_lapse=0", "market.behaviour.product_from_need=0",
+    "market.environment.entry_rate=0",
+    "market.environment.exit_rate=0",
+    "market.environment.digital_drift=0",
+    "market.behaviour.social_digital=0",
+    "market.behaviour.beta_wom=0",
+    "market.behaviour.touch_conversion=0",
+    "market.behaviour.scene_conversion=0",
+    "market.behaviour.referral_rate=0",
+    "market.behaviour.product_lapse=0",
+    "market.behaviour.product_from_need=0",
     "market.behaviour.event_rate=0",
 )
-LEVERS_OFF = ("app_scenes", "push_per_week", "cross_sell", "event_offers", "rm_coverage",
-              "reactivation", "marketing_budget")
+LEVERS_OFF = (
+    "app_scenes",
+    "push_per_week",
+    "cross_sell",
+    "event_offers",
+    "rm_coverage",
+    "reactivation",
+    "marketing_budget",
+)
 C = len(CHANNELS)
 K = CAPABLE.shape[0]
 
@@ -42,7 +54,8 @@ def core_overrides(bank_names: list[str]) -> list[str]:
         out.append(f"strategy.{lever}=0")
         out += [f"market.banks.{b}.levers.{lever}=0" for b in bank_names[1:]]
     out += ["strategy.omnichannel_attribution=1"] + [
-        f"market.banks.{b}.levers.omnichannel_attribution=1" for b in bank_names[1:]]
+        f"market.banks.{b}.levers.omnichannel_attribution=1" for b in bank_names[1:]
+    ]
     return out
 
 
@@ -93,11 +106,14 @@ class Customer(mesa.Agent):
             for b in range(B):
                 if not self.has[b]:
                     continue
-                a = (beh.beta_primary * (b == self.primary) + beh.beta_satisfaction * self.sat[b]
-                     + beh.beta_products * math.log(max(self.products[b], 1))
-                     + beh.beta_rewards * lev.rewards[b] * self.deal
-                     - beh.beta_dormant * self.dormant[b]
-                     - beh.beta_new_account * (self.incentive[b] and self.products[b] <= 1))
+                a = (
+                    beh.beta_primary * (b == self.primary)
+                    + beh.beta_satisfaction * self.sat[b]
+                    + beh.beta_products * math.log(max(self.products[b], 1))
+                    + beh.beta_rewards * lev.rewards[b] * self.deal
+                    - beh.beta_dormant * self.dormant[b]
+                    - beh.beta_new_account * (self.incentive[b] and self.products[b] <= 1)
+                )
                 for c in range(C):
                     if not CAPABLE[k, c]:
                         continue
@@ -120,10 +136,13 @@ class Customer(mesa.Agent):
                     weights.append(v)
             if k == 0:
                 options.append((-1, -1))
-                weights.append(beh.asc_platform + m.log_platform
-                               + beh.beta_platform_habit * self.platform_habit
-                               + beh.beta_digital * (self.digital - 0.5)
-                               - lev.onboarding_friction[self.primary])
+                weights.append(
+                    beh.asc_platform
+                    + m.log_platform
+                    + beh.beta_platform_habit * self.platform_habit
+                    + beh.beta_digital * (self.digital - 0.5)
+                    - lev.onboarding_friction[self.primary]
+                )
             top = max(weights)
             w = [math.exp(x - top) for x in weights]
             for b, c in rng.choices(options, weights=w, k=n_k):
@@ -150,11 +169,14 @@ class Customer(mesa.Agent):
             if contacts[b]:
                 self.ti_last[b] = t
                 if self.has[b]:
-                    e = (qsum[b] / contacts[b]
-                         - beh.problem_unresolved_penalty * unresolved[b] / contacts[b]
-                         + beh.experience_noise * rng.gauss(0.0, 1.0))
-                    self.sat[b] = min(max(self.sat[b] + beh.satisfaction_rate
-                                          * (e - self.sat[b]), 0.0), 1.0)
+                    e = (
+                        qsum[b] / contacts[b]
+                        - beh.problem_unresolved_penalty * unresolved[b] / contacts[b]
+                        + beh.experience_noise * rng.gauss(0.0, 1.0)
+                    )
+                    self.sat[b] = min(
+                        max(self.sat[b] + beh.satisfaction_rate * (e - self.sat[b]), 0.0), 1.0
+                    )
             if self.has[b]:
                 bond = self.bond[b] + beh.bond_gain * human[b] * (1.0 - self.bond[b])
                 bond += 0.2 * beh.bond_gain * lev.rewards[b] * (contacts[b] > 0)
@@ -167,8 +189,12 @@ class Customer(mesa.Agent):
             share = plat_pay / (plat_pay + bank_pay)
             self.platform_habit += beh.habit_rate * (share - self.platform_habit)
         # switching: primary, closing, organic opening
-        score = [self.sat[b] + self.bond[b] + 0.3 * math.log(max(self.products[b], 1))
-                 - self.dormant[b] if self.has[b] else -math.inf for b in range(B)]
+        score = [
+            self.sat[b] + self.bond[b] + 0.3 * math.log(max(self.products[b], 1)) - self.dormant[b]
+            if self.has[b]
+            else -math.inf
+            for b in range(B)
+        ]
         best = max(range(B), key=lambda b: score[b])
         if score[best] > score[self.primary] + beh.primary_margin:
             self.primary = best
@@ -179,16 +205,23 @@ class Customer(mesa.Agent):
                 if b == self.primary:
                     continue
                 others = [self.sat[o] for o in held if o != b]
-                L = (beh.switching_ease + beh.beta_close_satisfaction * (max(others) - self.sat[b])
-                     - beh.beta_close_products * (self.products[b] - 1)
-                     - beh.beta_close_bond * self.bond[b]
-                     + beh.beta_close_dormant * self.dormant[b]
-                     - beh.beta_close_rewards * lev.rewards[b] * self.deal)
+                L = (
+                    beh.switching_ease
+                    + beh.beta_close_satisfaction * (max(others) - self.sat[b])
+                    - beh.beta_close_products * (self.products[b] - 1)
+                    - beh.beta_close_bond * self.bond[b]
+                    + beh.beta_close_dormant * self.dormant[b]
+                    - beh.beta_close_rewards * lev.rewards[b] * self.deal
+                )
                 if rng.random() < 1.0 - math.exp(-beh.close_base * math.exp(min(L, 20.0))):
                     closed.append(b)
         for b in closed:
             self.has[b], self.products[b], self.dormant[b], self.incentive[b] = (
-                False, 0, False, False)
+                False,
+                0,
+                False,
+                False,
+            )
             m.closes += 1
         for b in range(B):
             if self.has[b] or b in closed:
@@ -231,14 +264,25 @@ class PerAgentMarket(mesa.Model):
         self.q = q.tolist()
         self.Q = (self.beh.beta_quality * q).tolist()
         b = self.beh
-        self.asc = [b.asc_branch, b.asc_atm, b.asc_online, b.asc_mobile, b.asc_messaging,
-                    b.asc_remote, b.asc_open]
+        self.asc = [
+            b.asc_branch,
+            b.asc_atm,
+            b.asc_online,
+            b.asc_mobile,
+            b.asc_messaging,
+            b.asc_remote,
+            b.asc_open,
+        ]
         self.log_remote = math.log(max(self.env.remote_demand, 1e-6))
         self.log_platform = math.log(max(self.env.platform_strength, 1e-6))
-        app = b.app_counter_share
-        counter = [b.wealth_rate, b.credit_rate, b.problem_rate * self.env.problem_rate]
-        self.need_rates = [b.payment_rate, b.transfer_rate, *(app * x for x in counter),
-                           (1 - app) * sum(counter)]
+        app, nr = b.app_counter_share, self.env.need_rate
+        counter = [b.wealth_rate * nr, b.credit_rate * nr, b.problem_rate * self.env.problem_rate]
+        self.need_rates = [
+            b.payment_rate * nr,
+            b.transfer_rate * nr,
+            *(app * x for x in counter),
+            (1 - app) * sum(counter),
+        ]
         rows = np.flatnonzero(self.source.alive)
         self.customers = [Customer(self, int(r)) for r in rows]
         self.week = 0
@@ -255,14 +299,50 @@ class PerAgentMarket(mesa.Model):
         self.week += 1
 
     def summary(self) -> dict[str, float]:
-        """Aggregates comparable with the vectorized model's."""
-        held = [(c.sat[b]) for c in self.customers for b in range(self.n_banks) if c.has[b]]
+        """Aggregates comparable with :func:`vector_summary`."""
+        held = [c.sat[b] for c in self.customers for b in range(self.n_banks) if c.has[b]]
         contacts = np.array(self.contacts, dtype=float)
+        n = len(self.customers)
         return {
             "mean_satisfaction": float(np.mean(held)),
-            "bank_payment_share": self.bank_payments / max(
-                self.bank_payments + self.platform_payments, 1),
+            "full_switch_per_1000_week": 1000 * self.closes / n / max(self.week, 1),
+            "opens_per_1000_week": 1000 * self.opens / n / max(self.week, 1),
+            "bank_payment_share": self.bank_payments
+            / max(self.bank_payments + self.platform_payments, 1),
             "mobile_share_of_contacts": float(contacts[:, 3].sum() / contacts.sum()),
+            "branch_share_of_contacts": float(contacts[:, 0].sum() / contacts.sum()),
             "accounts_per_customer": float(np.mean([sum(c.has) for c in self.customers])),
-            "closes_per_1000": 1000 * self.closes / len(self.customers),
         }
+
+
+#: The default market's banks (the focal bank first), for :func:`core_overrides`.
+BANKS = ("focal", "state_a", "state_b", "joint_stock", "city")
+
+
+def build_vector(n: int, weeks: int, seed: int, core: bool = True):
+    """The real (vectorized) model on the default market; ``core``: only the core rules on."""
+    from sim.compose import compose_config
+    from sim.run import build
+
+    extra = core_overrides(list(BANKS)) if core else []
+    return build(compose_config([f"population.size={n}", f"weeks={weeks}", f"seed={seed}", *extra]))
+
+
+def vector_summary(m) -> dict[str, float]:
+    """The aggregates of :meth:`PerAgentMarket.summary` from a run of the real model."""
+    pop = m.pop
+    hist = m.trackers.history
+    weeks = max(len(hist), 1)
+    n = int(pop.alive.sum())
+    contacts = sum(h["contacts"] for h in hist)
+    bank = sum(int(h["bank_payments"].sum()) for h in hist)
+    plat = sum(h["platform_payments"] for h in hist)
+    return {
+        "mean_satisfaction": float(pop.sat[pop.has].mean()),
+        "full_switch_per_1000_week": 1000 * sum(int(h["closes"].sum()) for h in hist) / n / weeks,
+        "opens_per_1000_week": 1000 * sum(int(h["opens"].sum()) for h in hist) / n / weeks,
+        "bank_payment_share": bank / max(bank + plat, 1),
+        "mobile_share_of_contacts": float(contacts[:, 3].sum() / contacts.sum()),
+        "branch_share_of_contacts": float(contacts[:, 0].sum() / contacts.sum()),
+        "accounts_per_customer": float(pop.has[pop.alive].sum(axis=1).mean()),
+    }

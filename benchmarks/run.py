@@ -1,19 +1,31 @@
-"""Performance benchmarks: ``python -m benchmarks.run [--quick] [--sections 1,2,3,4]``.
+"""Performance benchmarks: ``python -m benchmarks.run [--quick] [--sections 1,2,3,4,5,6]``.
 
-Prints every figure beside its target (none of these is a test):
+Prints every figure as measured beside its target (nothing here is a test and
+nothing is asserted):
 
-1. the model against a per-agent Mesa twin of its core rules (throughput ratio,
-   and aggregates that agree within sampling noise);
-2. throughput, memory and state size from 10k to 10M customers, with the step
+1. the real model against a per-agent Mesa twin of its core rules
+   (:mod:`benchmarks.per_agent_mesa`) on the same market: throughput ratio, and
+   aggregates that agree within sampling noise;
+2. throughput, peak memory and state size at 10k, 100k, 1M and 10M customers
+   (a fresh interpreter per size, :mod:`benchmarks.scaling`), with the step
    time broken down by process;
-3. bytes moved per customer-week against this machine's measured memory
-   bandwidth (a NumPy streaming copy);
-4. the default experiment's wall time with 1 and 2 local workers.
+3. bytes read and written per customer-week (:mod:`benchmarks.traffic`)
+   against this machine's memory bandwidth (a NumPy streaming copy);
+4. the default experiment's wall time with 1 and 2 local workers;
+5. where the step's time goes (:mod:`benchmarks.profile_step`);
+6. an allocator experiment: glibc malloc keeping freed memory instead of
+   returning it to the kernel (fewer page faults).
+
+The full run takes about an hour (1M x 104 weeks and 10M x 8 weeks dominate);
+``--quick`` uses small sizes and takes about a minute. Other jobs on the
+machine are listed at the start and the cores they used are printed beside
+each timing ("others x.x cores").
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import subprocess
@@ -23,204 +35,394 @@ import time
 
 import numpy as np
 
+from benchmarks.machine import KEEP_MEMORY, ONE_THREAD, Load, describe, other_jobs
+
 PY = sys.executable
+RESULTS: dict = {}
 
 
-def _child(code: str, timeout: int = 3600) -> dict:
-    """Run ``code`` in a fresh interpreter (its own peak memory); it prints one JSON line."""
-    out = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=timeout)
+def _env(extra: dict | None = None) -> dict:
+    return {**os.environ, **ONE_THREAD, **(extra or {})}
+
+
+def _child(args: list[str], env: dict | None = None, timeout: int = 7200) -> dict:
+    """Run ``python -m benchmarks.<args>`` in a fresh interpreter; parse its last JSON line."""
+    out = subprocess.run(
+        [PY, "-m", *args], capture_output=True, text=True, timeout=timeout, env=_env(env)
+    )
     if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
+        tail = out.stderr.strip().splitlines()[-3:] if out.stderr else ["failed"]
+        return {"error": " | ".join(tail)}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-SCALE_CODE = """
-import json, resource, time
-from sim.compose import compose_config
-from sim.run import build
-from sim.measure import compute_outcomes
-t0 = time.perf_counter()
-m = build(compose_config(["population.size={n}", "weeks={w}", "seed=1"]))
-t_build = time.perf_counter() - t0
-t1 = time.perf_counter()
-m.run_model()
-compute_outcomes(m)
-m.datacollector.get_model_vars_dataframe()
-t_run = time.perf_counter() - t1
-net = m.adjacency.data.nbytes + m.adjacency.indices.nbytes + m.adjacency.indptr.nbytes
-print(json.dumps({{"n": {n}, "weeks": {w}, "build_s": t_build, "run_s": t_run,
-    "rows": m.pop.capacity, "state_bytes": m.pop.nbytes(), "network_bytes": net,
-    "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-    "process_s": m.process_seconds}}))
-"""
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
-def _vector_core(n: int, weeks: int, seed: int):
-    from benchmarks.per_agent_mesa import core_overrides
-    from sim.compose import compose_config
-    from sim.run import build
-
-    names = ["focal", "state_a", "state_b", "joint_stock", "city"]
-    cfg = compose_config([f"population.size={n}", f"weeks={weeks}", f"seed={seed}",
-                          *core_overrides(names)])
-    return build(cfg)
+def _others(load: float) -> str:
+    return f"others {load:.1f} cores"
 
 
-def _vector_summary(m) -> dict:
-    pop = m.pop
-    held = pop.sat[pop.has]
-    hist = m.trackers.history
-    contacts = sum(h["contacts"] for h in hist)
-    bank = sum(int(h["bank_payments"].sum()) for h in hist)
-    plat = sum(h["platform_payments"] for h in hist)
-    return {
-        "mean_satisfaction": float(held.mean()),
-        "bank_payment_share": bank / max(bank + plat, 1),
-        "mobile_share_of_contacts": float(contacts[:, 3].sum() / contacts.sum()),
-        "accounts_per_customer": float(pop.has[pop.alive].sum(axis=1).mean()),
-        "closes_per_1000": 1000 * sum(int(h["closes"].sum()) for h in hist) / pop.alive.sum(),
-    }
+# --------------------------------------------------------------------------- 1
+def section_per_agent(
+    sizes, weeks_vec: int, weeks_pa: dict, agree_n: int, agree_weeks: int, seeds: int
+) -> None:
+    """1. Real model vs per-agent Mesa on the same market and the same rules."""
+    from benchmarks.per_agent_mesa import PerAgentMarket, build_vector, vector_summary
 
-
-def section_per_agent(sizes, weeks_pa: int, seeds: int) -> None:
-    """1. Vectorized model vs per-agent Mesa on the same market and the same rules."""
-    from benchmarks.per_agent_mesa import PerAgentMarket
-
-    print("\n== 1. Against per-agent Mesa (core rules: needs, choice, experience, switching)")
-    print(f"   both start from the same population; {weeks_pa} weeks each; "
-          "target: >= 100x at 100,000")
+    print("\n== 1. Real model vs per-agent Mesa (needs, choice, experience, switching)")
+    print(
+        "   same composed config and starting population; the real model runs every "
+        "process (the others' rates set to zero: 'core'), and also the full default "
+        "rules ('full'); target: real >= 100x per-agent at 100,000"
+    )
+    out = RESULTS.setdefault("per_agent", {"throughput": [], "agreement": {}})
     for n in sizes:
-        vec = _vector_core(n, weeks_pa, seed=1)
-        pa = PerAgentMarket(_vector_core(n, weeks_pa, seed=1), seed=1)
+        row = {"n": n}
+        for label, core in (("core", True), ("full", False)):
+            m = build_vector(n, weeks_vec, seed=1, core=core)
+            with Load() as ld:
+                m.run_model()
+            row[label] = n * weeks_vec / ld.wall
+            row[f"{label}_others"] = ld.others
+        w = weeks_pa[n]
         t0 = time.perf_counter()
-        for _ in range(weeks_pa):
+        pa = PerAgentMarket(build_vector(n, w, seed=1), seed=1)
+        row["pa_build_s"] = time.perf_counter() - t0
+        with Load() as ld:
+            for _ in range(w):
+                pa.step()
+        row["pa"] = n * w / ld.wall
+        row["pa_others"] = ld.others
+        del pa
+        ratio = row["core"] / row["pa"]
+        row["ratio"], row["ratio_full"] = ratio, row["full"] / row["pa"]
+        target = f"{_met(ratio >= 100)} (gap {100 / ratio:.1f}x)" if n >= 100_000 else "(info)"
+        print(
+            f"   {n:>9,} customers: real core {row['core'] / 1e6:6.3f} M customer-weeks/s "
+            f"({weeks_vec} wk, {_others(row['core_others'])}), real full "
+            f"{row['full'] / 1e6:6.3f} M/s, per-agent {row['pa'] / 1e6:7.4f} M/s ({w} wk, "
+            f"{_others(row['pa_others'])}; building its {n:,} agents {row['pa_build_s']:.1f} "
+            f"s)"
+        )
+        print(
+            f"   {'':>9}  ratio real/per-agent: {ratio:5.1f}x same rules, "
+            f"{row['ratio_full']:5.1f}x full rules; target >= 100x: {target}"
+        )
+        out["throughput"].append(row)
+
+    vs, ps = [], []
+    for s in range(1, 1 + seeds):
+        m = build_vector(agree_n, agree_weeks, seed=s)
+        m.run_model()
+        vs.append(vector_summary(m))
+        pa = PerAgentMarket(build_vector(agree_n, agree_weeks, seed=s), seed=1000 + s)
+        for _ in range(agree_weeks):
             pa.step()
-        t_pa = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        vec.run_model()
-        t_vec = time.perf_counter() - t0
-        r_vec, r_pa = n * weeks_pa / t_vec, n * weeks_pa / t_pa
-        print(f"   {n:>9,} customers: vectorized {r_vec / 1e6:7.3f} M customer-weeks/s, "
-              f"per-agent {r_pa / 1e6:7.4f} M/s, ratio {r_vec / r_pa:6.1f}x "
-              f"({'met' if r_vec / r_pa >= 100 or n < 100000 else 'not met'})")
-        if n == sizes[0]:
-            vs = [_vector_summary(_run(_vector_core(n, weeks_pa, seed=s)))
-                  for s in range(1, 1 + seeds)]
-            ps = []
-            for s in range(1, 1 + seeds):
-                m = PerAgentMarket(_vector_core(n, weeks_pa, seed=s), seed=100 + s)
-                for _ in range(weeks_pa):
-                    m.step()
-                ps.append(m.summary())
-            print(f"   aggregates after {weeks_pa} weeks at {n:,} customers, mean (sd) over "
-                  f"{seeds} seeds:")
-            for k in vs[0]:
-                a, b = np.array([v[k] for v in vs]), np.array([p[k] for p in ps])
-                se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-                z = (a.mean() - b.mean()) / se if se > 0 else 0.0
-                print(f"     {k:26s} vectorized {a.mean():9.4f} ({a.std(ddof=1):.4f})  "
-                      f"per-agent {b.mean():9.4f} ({b.std(ddof=1):.4f})  z = {z:+.2f}")
+        ps.append(pa.summary())
+    print(
+        f"   aggregates after {agree_weeks} weeks at {agree_n:,} customers over {seeds} seeds "
+        "(the same starting populations; independent draws): mean (sd over seeds)"
+    )
+    worst = 0.0
+    for k in vs[0]:
+        a, b = np.array([v[k] for v in vs]), np.array([p[k] for p in ps])
+        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        z = (a.mean() - b.mean()) / se if se > 0 else 0.0
+        worst = max(worst, abs(z))
+        out["agreement"][k] = {"real": a.tolist(), "per_agent": b.tolist(), "z": z}
+        print(
+            f"     {k:27s} real {a.mean():9.4f} ({a.std(ddof=1):.4f})   per-agent "
+            f"{b.mean():9.4f} ({b.std(ddof=1):.4f})   diff {a.mean() - b.mean():+.4f} = "
+            f"{z:+.2f} standard errors"
+        )
+    print(
+        f"   largest difference {worst:.2f} standard errors (Welch; over {len(vs[0])} "
+        "aggregates, up to about 2.5 is what sampling noise alone gives)"
+    )
 
 
-def _run(m):
-    m.run_model()
-    return m
-
-
+# --------------------------------------------------------------------------- 2
 def section_scaling(sizes_weeks) -> dict:
     """2. Throughput, memory and state size at growing populations."""
-    print("\n== 2. Throughput and memory scaling (full model, fresh process per size)")
-    print("   targets: 1M x 104 weeks < 20 s on one core; 10M runs with <= 300 bytes of state "
-          "per customer and throughput within 30% of 1M; building 1M < 5 s")
+    print(
+        "\n== 2. Throughput and memory scaling (default model, fresh interpreter per size, "
+        "one thread)"
+    )
+    print(
+        "   run time = the weeks + data collection + outcomes + the collector's tables; "
+        "state = population arrays + network CSR + degree, per row (rows = customers "
+        "x 1.1 headroom)"
+    )
     results = {}
     for n, w in sizes_weeks:
-        r = _child(SCALE_CODE.format(n=n, w=w))
+        r = _child(["benchmarks.scaling", str(n), str(w)])
         if "error" in r:
-            print(f"   {n:>11,}: {r['error']}")
+            print(f"   {n:>11,} x {w}: failed: {r['error']}")
+            results[n] = r
             continue
         rate = n * w / r["run_s"]
-        results[n] = {**r, "rate": rate}
-        per_row = (r["state_bytes"] + r["network_bytes"]) / r["rows"]
+        r["rate"] = rate
+        state = r["state_bytes"] + r["network_bytes"] + r["degree_bytes"]
+        r["state_per_row"] = state / r["rows"]
+        r["state_per_customer"] = state / n
+        results[n] = r
         proj = n * 104 / rate
-        print(f"   {n:>11,} customers x {w:3d} weeks: {rate / 1e6:6.3f} M customer-weeks/s "
-              f"(104 weeks would take {proj:7.1f} s), build {r['build_s']:6.2f} s, peak RSS "
-              f"{r['peak_rss'] / 2**30:6.2f} GiB, state {per_row:5.0f} bytes per row "
-              f"({r['state_bytes'] / r['rows']:.0f} arrays + "
-              f"{r['network_bytes'] / r['rows']:.0f} network)")
+        measured = "measured" if w == 104 else f"projected from {w} weeks"
+        print(
+            f"   {n:>11,} customers x {w:3d} weeks: {rate / 1e6:6.3f} M customer-weeks/s, "
+            f"{r['run_s']:7.1f} s ({proj:7.1f} s for 104 weeks, {measured}); "
+            f"{_others(r['other_cores'])}"
+        )
+        print(
+            f"   {'':>11}  build {r['build_s']:6.2f} s; peak RSS {r['peak_rss'] / 2**30:6.2f} "
+            f"GiB = {r['rss_base'] / 2**20:.0f} MiB interpreter and libraries + "
+            f"{(r['peak_rss'] - r['rss_base']) / n:.0f} B/customer "
+            f"({r['rss_after_build'] / 2**30:.2f} GiB after build); "
+            f"state {r['state_per_row']:.0f} B/row = "
+            f"{r['state_bytes'] / r['rows']:.0f} arrays + {r['network_bytes'] / r['rows']:.0f}"
+            f" network + {r['degree_bytes'] / r['rows']:.0f} degree "
+            f"({r['state_per_customer']:.0f} B/customer)"
+        )
+        print(
+            f"   {'':>11}  CPU {r['cpu_s'] / r['run_s']:.2f} cores during the run "
+            f"(system {r['sys_s'] / r['run_s']:.0%} of wall, {r['minflt'] / w:,.0f} page "
+            f"faults/week){'; memory guard bypassed' if r['guard_bypassed'] else ''}"
+        )
         tot = sum(r["process_s"].values())
-        parts = ", ".join(f"{k} {v / tot:.0%}" for k, v in
-                          sorted(r["process_s"].items(), key=lambda kv: -kv[1]))
-        print(f"   {'':>11}  step time by process: {parts}")
-    if 1_000_000 in results and 10_000_000 in results:
-        ratio = results[10_000_000]["rate"] / results[1_000_000]["rate"]
-        print(f"   10M throughput / 1M throughput = {ratio:.2f} (target >= 0.7)")
+        parts = ", ".join(
+            f"{k} {v / w * 1e3:.0f} ms ({v / tot:.0%})"
+            for k, v in sorted(r["process_s"].items(), key=lambda kv: -kv[1])
+            if v / tot > 0.005
+        )
+        print(f"   {'':>11}  per week: {parts}")
+    RESULTS["scaling"] = results
+    print("   targets:" + ("" if 1_000_000 in results else " (1M and 10M not run here)"))
+    one, ten = results.get(1_000_000, {}), results.get(10_000_000, {})
+    if "rate" in one:
+        t104 = one["run_s"] if one["weeks"] == 104 else 1e6 * 104 / one["rate"]
+        print(
+            f"     1M x 104 weeks < 20 s: {t104:.1f} s "
+            f"({'measured' if one['weeks'] == 104 else 'projected'}) -> "
+            f"{_met(t104 < 20)}{'' if t104 < 20 else f' (gap {t104 / 20:.1f}x)'}"
+        )
+        print(
+            f"     build 1M (population + network) < 5 s: {one['build_s']:.2f} s -> "
+            f"{_met(one['build_s'] < 5)}"
+        )
+    if "rate" in ten:
+        print(
+            f"     10M runs on this machine: yes, peak RSS {ten['peak_rss'] / 2**30:.1f} GiB "
+            f"of {describe()['mem_total_gib']:.1f} GiB"
+            f"{' (memory guard bypassed)' if ten['guard_bypassed'] else ''}"
+        )
+        print(
+            f"     10M state <= 300 B/customer: {ten['state_per_row']:.0f} B/row, "
+            f"{ten['state_per_customer']:.0f} B/customer -> "
+            f"{_met(ten['state_per_customer'] <= 300)}"
+        )
+        if "rate" in one:
+            k = ten["weeks"]
+            r1 = 1e6 * k / sum(one["week_s"][:k])
+            r10 = 1e7 * k / sum(ten["week_s"][:k])
+            print(
+                f"     10M throughput within 30% of 1M: 10M {ten['rate'] / 1e6:.3f} M/s vs 1M "
+                f"{one['rate'] / 1e6:.3f} M/s = {ten['rate'] / one['rate']:.2f}; same first "
+                f"{k} weeks (steps only): {r10 / 1e6:.3f} vs {r1 / 1e6:.3f} = {r10 / r1:.2f} "
+                f"-> {_met(r10 / r1 >= 0.7)}"
+            )
+    elif 10_000_000 in results:
+        print(f"     10M: {results[10_000_000].get('error')}")
     return results
 
 
-def section_bandwidth(scaling: dict) -> None:
+# --------------------------------------------------------------------------- 3
+def section_bandwidth(scaling: dict, traffic_size: int) -> None:
     """3. Bytes per customer-week against a streaming copy."""
-    print("\n== 3. Against the machine (memory bandwidth)")
-    a = np.ones(2**27, dtype=np.float64)  # 1 GiB
-    b = np.empty_like(a)
-    best = 0.0
-    for _ in range(5):
-        t0 = time.perf_counter()
-        np.copyto(b, a)
-        dt = time.perf_counter() - t0
-        best = max(best, 2 * a.nbytes / dt)
-    print(f"   streaming copy: {best / 1e9:.1f} GB/s (read + write)")
-    big = max(scaling) if scaling else None
-    if big:
-        r = scaling[big]
-        # each weekly process reads and writes the per-customer state a few times; the
-        # estimate counts each state byte read once and written once per process touching it
-        per_row = r["state_bytes"] / r["rows"]
-        moved = per_row * 2 * 9
-        rate = r["rate"]
-        print(f"   estimate at {big:,}: ~{moved:.0f} bytes moved per customer-week "
-              f"(state {per_row:.0f} B x read+write x 9 processes); at "
-              f"{rate / 1e6:.3f} M customer-weeks/s that is {moved * rate / 1e9:.2f} GB/s = "
-              f"{moved * rate / best:.1%} of the streaming bound")
+    from benchmarks.machine import first_touch, stream_copy
+    from benchmarks.traffic import report
+
+    print("\n== 3. Against the machine: memory traffic vs bandwidth")
+    bw = stream_copy(1.0)
+    ft = first_touch(0.25)
+    print(
+        f"   NumPy streaming copy (np.copyto, 1 GiB float64, read + write counted): best "
+        f"{bw['best'] / 1e9:.1f} GB/s, median {bw['median'] / 1e9:.1f} GB/s; writing freshly "
+        f"allocated memory (page faults): {ft / 1e9:.2f} GB/s"
+    )
+    t = _child(["benchmarks.traffic", "--size", str(traffic_size), "--json"])
+    if "error" in t:
+        print(f"   traffic count failed: {t['error']}")
+        return
+    report(t)
+    RESULTS["bandwidth"] = {"copy": bw, "first_touch": ft, "traffic": t}
+    for n, r in sorted(scaling.items()):
+        if "rate" not in r:
+            continue
+        moved = t["total"] * r["rate"]
+        floor = t["fused_floor"] * r["rate"]
+        print(
+            f"   at {n:>11,}: {r['rate'] / 1e6:.3f} M customer-weeks/s x {t['total']:.0f} B "
+            f"= {moved / 1e9:5.2f} GB/s = {moved / bw['best']:5.1%} of the copy bandwidth; "
+            f"bandwidth-bound limit {bw['best'] / t['total'] / 1e6:.2f} M/s as written, "
+            f"{bw['best'] / t['fused_floor'] / 1e6:.0f} M/s fused"
+        )
+        del floor
 
 
+# --------------------------------------------------------------------------- 4
 def section_experiment(quick: bool) -> None:
     """4. The default experiment's wall time with 1 and 2 local workers."""
-    print("\n== 4. Experiment throughput (target: 2 workers >= 1.7x faster than 1)")
-    extra = ["population.size=2000", "weeks=52", "seed=range(0,2)"] if quick else []
-    times = {}
+    print("\n== 4. Experiment throughput: python -m sim.experiment hydra.launcher.n_jobs=1 vs 2")
+    extra = ["population.size=1000", "weeks=20", "seed=range(0,1)"] if quick else []
+    if extra:
+        print(f"   (quick: {' '.join(extra)})")
+    times, compute = {}, {}
     for jobs in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "BANKLAB_RESULTS": tmp}
-            t0 = time.perf_counter()
-            r = subprocess.run([PY, "-m", "sim.experiment", f"hydra.launcher.n_jobs={jobs}",
-                                *extra], env=env, capture_output=True, text=True)
-            times[jobs] = time.perf_counter() - t0
-            status = "ok" if r.returncode == 0 else f"failed: {r.stderr[-300:]}"
-        print(f"   {jobs} worker(s): {times[jobs]:7.1f} s ({status})")
-    print(f"   speed-up with 2 workers: {times[1] / times[2]:.2f}x")
+            with Load() as ld:
+                r = subprocess.run(
+                    [PY, "-m", "sim.experiment", f"hydra.launcher.n_jobs={jobs}", *extra],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+            times[jobs] = ld.wall
+            runs = glob.glob(os.path.join(tmp, "experiments", "*", "runs", "*", "timings.json"))
+            compute[jobs] = 0.0
+            for p in runs:
+                with open(p) as f:
+                    compute[jobs] += json.load(f).get("total", 0.0)
+            ok = r.returncode == 0
+            status = "ok" if ok else f"FAILED: {r.stderr.strip().splitlines()[-1:]}"
+        print(
+            f"   {jobs} worker(s): {times[jobs]:7.1f} s wall, {len(runs)} runs, their "
+            f"simulation time {compute[jobs]:.1f} s in all ({status}; cores used by "
+            f"everything else: {ld.others:.1f})"
+        )
+    sp = times[1] / times[2]
+    over1 = times[1] - compute[1]
+    print(
+        f"   speed-up with 2 workers: {sp:.2f}x; target >= 1.7x: {_met(sp >= 1.7)}"
+        f"{'' if sp >= 1.7 else f' (gap {1.7 / sp:.2f}x)'}; with 1 worker "
+        f"{over1:.1f} s of the wall time is outside the runs (start-up, launching, "
+        f"aggregation); per-run simulation time with 2 workers is "
+        f"{compute[2] / max(compute[1], 1e-9):.2f}x that with 1 (two runs share the memory "
+        "bus and the caches)"
+    )
+    RESULTS["experiment"] = {"wall": times, "compute": compute, "speedup": sp}
+
+
+# --------------------------------------------------------------------------- 5, 6
+def section_profile(sizes: str, weeks: int) -> None:
+    """5. Line timing and cProfile of the step."""
+    print("\n== 5. Where the step's time goes (line timing; benchmarks/profile_step.py)")
+    r = subprocess.run(
+        [
+            PY,
+            "-m",
+            "benchmarks.profile_step",
+            "--sizes",
+            sizes,
+            "--weeks",
+            str(weeks),
+            "--top",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    print(r.stdout.rstrip() if r.returncode == 0 else f"   failed: {r.stderr[-500:]}")
+
+
+def section_allocator(quick: bool) -> None:
+    """6. The allocator experiment, measured."""
+    print("\n== 6. Allocator experiment (environment variables only; sim/ unchanged)")
+    n, w = (100_000, 4) if quick else (1_000_000, 5)
+    rows = {}
+    for label, env in (("default malloc", None), ("malloc keeps freed memory", KEEP_MEMORY)):
+        r = _child(["benchmarks.scaling", str(n), str(w)], env=env)
+        if "error" in r:
+            print(f"   {label}: failed: {r['error']}")
+            continue
+        steady = sum(r["week_s"][1:]) / (w - 1)
+        rows[label] = steady
+        print(
+            f"   {label:27s} {n:,} customers: {steady:.3f} s a week (weeks 2-{w}), CPU "
+            f"{r['cpu_s'] / r['run_s']:.2f} cores, system {r['sys_s'] / r['run_s']:.0%} of "
+            f"wall, {r['minflt'] / w:,.0f} page faults a week, peak RSS "
+            f"{r['peak_rss'] / 2**30:.2f} GiB; {_others(r['other_cores'])}"
+        )
+    if len(rows) == 2:
+        a, b = rows.values()
+        env = " ".join(f"{k}={v}" for k, v in KEEP_MEMORY.items())
+        print(f"   glibc keeping freed memory ({env}): {a / b:.2f}x faster steps")
+    RESULTS["malloc"] = rows
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the chosen sections."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, about a minute")
-    ap.add_argument("--sections", default="1,2,3,4")
+    ap.add_argument("--sections", default="1,2,3,4,5,6")
+    ap.add_argument(
+        "--scale", default=None, help="sizes x weeks for section 2, e.g. 10000x104,1000000x8"
+    )
+    ap.add_argument("--json", default=None, help="also write every figure to this file")
     a = ap.parse_args(argv)
     sections = {int(s) for s in a.sections.split(",")}
-    print(f"machine: {os.cpu_count()} cores; numpy {np.__version__}; "
-          f"{time.strftime('%Y-%m-%d %H:%M')}")
+    info = describe()
+    RESULTS["machine"] = info
+    print(
+        f"machine: {info['nproc']} cores, {info['cpu']}, {info['mem_total_gib']:.1f} GiB "
+        f"({info['mem_available_gib']:.1f} available); Python {info['python']}, NumPy "
+        f"{info['numpy']}, SciPy {info['scipy']}, Mesa {info['mesa']}; {info['date']}"
+    )
+    busy = other_jobs()
+    RESULTS["other_jobs_at_start"] = busy
+    if busy:
+        print("other jobs now (pid, cores, command):")
+        for pid, use, cmd in busy:
+            print(f"   {pid:>7} {use:4.1f}  {cmd}")
+    else:
+        print("no other jobs using the CPU now")
+    q = a.quick
     if 1 in sections:
-        section_per_agent([2000] if a.quick else [10_000, 100_000], 2 if a.quick else 4,
-                          seeds=2 if a.quick else 4)
+        sizes = [2_000, 10_000] if q else [10_000, 100_000]
+        section_per_agent(
+            sizes,
+            weeks_vec=4 if q else 10,
+            weeks_pa={2_000: 2, 10_000: 2} if q else {10_000: 10, 100_000: 4},
+            agree_n=2_000 if q else 10_000,
+            agree_weeks=4 if q else 10,
+            seeds=3 if q else 8,
+        )
     scaling = {}
+    if a.scale:
+        sizes_weeks = [tuple(int(x) for x in s.split("x")) for s in a.scale.split(",")]
+    else:
+        sizes_weeks = (
+            [(10_000, 20), (100_000, 4)]
+            if q
+            else [(10_000, 104), (100_000, 104), (1_000_000, 104), (10_000_000, 8)]
+        )
     if 2 in sections or 3 in sections:
-        sizes = ([(10_000, 20), (100_000, 8)] if a.quick else
-                 [(10_000, 104), (100_000, 52), (1_000_000, 8), (10_000_000, 3)])
-        scaling = section_scaling(sizes)
+        scaling = section_scaling(sizes_weeks)
     if 3 in sections:
-        section_bandwidth(scaling)
+        section_bandwidth(scaling, 5_000 if q else 20_000)
     if 4 in sections:
-        section_experiment(a.quick)
+        section_experiment(q)
+    if 5 in sections:
+        section_profile("20000" if q else "100000,1000000", 1 if q else 3)
+    if 6 in sections:
+        section_allocator(q)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(RESULTS, f, indent=1, default=str)
+        print(f"\nfigures written to {a.json}")
 
 
 if __name__ == "__main__":
