@@ -13,9 +13,9 @@ serves. Everyday transfers and inquiries are all app-capable.
 Non-financial app visits at bank ``b`` ("high frequency drives low
 frequency"): ``Poisson(app_visit_rate * app_scenes[b] * digital * habit_mobile
 * w)`` with ``w = 1`` at the primary bank, 0.3 at another held bank, and a
-third of that when the account is dormant (0.33 at the primary, 0.1 elsewhere); plus opened pushes: ``Binomial(pushes, push_open *
-(1 - fatigue))`` with ``pushes ~ Poisson(push_per_week)`` for app users
-(``habit_mobile > 0.2``).
+third of that when the account is dormant (0.33 at the primary, 0.1
+elsewhere); plus opened pushes: ``Binomial(pushes, push_open * (1 - fatigue))``
+with ``pushes ~ Poisson(push_per_week)`` for app users (``habit_mobile > 0.2``).
 """
 
 from __future__ import annotations
