@@ -18,12 +18,8 @@ ONE_THREAD = {
     "MKL_NUM_THREADS": "1",
     "NUMBA_NUM_THREADS": "1",
 }
-#: glibc malloc kept from returning freed memory to the kernel (see docs/performance.md).
-KEEP_MEMORY = {
-    "MALLOC_MMAP_MAX_": "0",
-    "MALLOC_TRIM_THRESHOLD_": str(2**40),
-    "MALLOC_TOP_PAD_": str(2**28),
-}
+#: The model's allocator setting switched off (sim/memory.py), for the comparison in section 6.
+MALLOC_DEFAULTS = {"BANKLAB_KEEP_FREED_MEMORY": "0"}
 #: Jobs whose presence is reported (they compete for the two cores).
 WATCH = re.compile(r"calibrat|sensitivity|sim\.experiment|pytest|optimi[sz]e|loky|sim\.app")
 

@@ -13,8 +13,8 @@ nothing is asserted):
    against this machine's memory bandwidth (a NumPy streaming copy);
 4. the default experiment's wall time with 1 and 2 local workers;
 5. where the step's time goes (:mod:`benchmarks.profile_step`);
-6. an allocator experiment: glibc malloc keeping freed memory instead of
-   returning it to the kernel (fewer page faults).
+6. the allocator setting (:mod:`sim.memory`: glibc malloc keeps freed memory
+   instead of returning it to the kernel) against malloc's defaults.
 
 The full run takes about an hour (1M x 104 weeks and 10M x 8 weeks dominate);
 ``--quick`` uses small sizes and takes about a minute. Other jobs on the
@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from benchmarks.machine import KEEP_MEMORY, ONE_THREAD, Load, describe, other_jobs
+from benchmarks.machine import MALLOC_DEFAULTS, ONE_THREAD, Load, describe, other_jobs
 
 PY = sys.executable
 RESULTS: dict = {}
@@ -339,11 +339,11 @@ def section_profile(sizes: str, weeks: int) -> None:
 
 
 def section_allocator(quick: bool) -> None:
-    """6. The allocator experiment, measured."""
-    print("\n== 6. Allocator experiment (environment variables only; sim/ unchanged)")
+    """6. The model's allocator setting against malloc's defaults, measured."""
+    print("\n== 6. Allocator: sim/memory.py (malloc keeps freed memory) vs malloc's defaults")
     n, w = (100_000, 4) if quick else (1_000_000, 5)
     rows = {}
-    for label, env in (("default malloc", None), ("malloc keeps freed memory", KEEP_MEMORY)):
+    for label, env in (("malloc defaults", MALLOC_DEFAULTS), ("malloc keeps freed memory", None)):
         r = _child(["benchmarks.scaling", str(n), str(w)], env=env)
         if "error" in r:
             print(f"   {label}: failed: {r['error']}")
@@ -358,8 +358,7 @@ def section_allocator(quick: bool) -> None:
         )
     if len(rows) == 2:
         a, b = rows.values()
-        env = " ".join(f"{k}={v}" for k, v in KEEP_MEMORY.items())
-        print(f"   glibc keeping freed memory ({env}): {a / b:.2f}x faster steps")
+        print(f"   malloc keeping freed memory (the model's setting): {a / b:.2f}x faster steps")
     RESULTS["malloc"] = rows
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from sim.config import CHANNELS, Config, Levers
 from sim.measure import Trackers
+from sim.memory import keep_freed_memory
 from sim.params import Params
 from sim.population import CH, build_network, build_population
 from sim.processes import (
@@ -117,6 +118,7 @@ class BankingMarket(mesa.Model):
 
     def __init__(self, cfg: Config) -> None:
         """Build the market from a validated config (a ``Config`` object)."""
+        keep_freed_memory()  # large weekly temporaries: reuse memory (sim/memory.py)
         self.streams = Streams(int(cfg.seed))
         super().__init__(rng=self.streams.get("population", -1, 99))
         self.cfg = cfg
