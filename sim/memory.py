@@ -23,7 +23,7 @@ import sys
 
 #: mallopt parameter numbers from glibc's malloc.h.
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_MAX = -1, -2, -4
-TRIM_THRESHOLD = 2**31 - 1  # bytes: the largest an int can say (2 GiB)
+TRIM_THRESHOLD = -1  # never give freed heap memory back (mallopt(3): -1 disables trimming)
 TOP_PAD = 2**28  # bytes grown beyond each heap request (256 MiB)
 
 _applied: bool | None = None
