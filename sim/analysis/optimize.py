@@ -55,6 +55,7 @@ from sim.analysis.sensitivity import (
     new_output_folder,
     parse_seeds,
     progress_bar,
+    read_design,
     run_one,
 )
 from sim.paths import CONFIG_DIR
@@ -181,16 +182,7 @@ def make_design(data: dict, where: str = "design") -> OptDesign:
 
 def load_design(path: Path, changes: dict | None = None) -> OptDesign:
     """Read a design file and apply command-line changes (``None`` values are ignored)."""
-    import yaml
-
-    from sim.errors import ConfigError
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: cannot read the design: {err}") from err
-    data.update({k: v for k, v in (changes or {}).items() if v is not None})
-    return make_design(data, where=str(path))
+    return make_design(read_design(path, changes), where=str(path))
 
 
 # --------------------------------------------------------------------------- the study

@@ -368,8 +368,8 @@ def make_design(data: dict, where: str = "design") -> Design:
     return d
 
 
-def load_design(path: Path, changes: dict | None = None) -> Design:
-    """Read a design file and apply command-line changes (``None`` values are ignored)."""
+def read_design(path: Path, changes: dict | None = None) -> dict:
+    """A design file's mapping with command-line changes applied (``None`` values ignored)."""
     import yaml
 
     from sim.errors import ConfigError
@@ -378,8 +378,15 @@ def load_design(path: Path, changes: dict | None = None) -> Design:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: cannot read the design: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a design is a mapping of keys to values, not {data!r}")
     data.update({k: v for k, v in (changes or {}).items() if v is not None})
-    return make_design(data, where=str(path))
+    return data
+
+
+def load_design(path: Path, changes: dict | None = None) -> Design:
+    """Read a design file and apply command-line changes (``None`` values are ignored)."""
+    return make_design(read_design(path, changes), where=str(path))
 
 
 def sample(design: Design) -> np.ndarray:
