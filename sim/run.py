@@ -18,7 +18,6 @@ Every file is written to a temporary name and renamed into place.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,13 +28,16 @@ from typing import Any
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from sim import runfolder
+from sim.atomic import atomic_write, remove_stale_temporaries, write_error
 from sim.config import Config
 from sim.measure import compute_outcomes
 from sim.model import Bank, BankingMarket
+from sim.runfolder import complete_marker
 from sim.validate import validate
 
-COMPLETE = "COMPLETE"
-FAILED = "FAILED"
+COMPLETE = runfolder.COMPLETE
+FAILED = runfolder.FAILED
 
 
 def package_version() -> str:
@@ -90,17 +92,28 @@ def run(cfg: DictConfig | Config, progress: Callable[[int], None] | None = None)
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, text)
 
 
 def write_run(result: RunResult, folder: Path, plots: bool = True) -> Path:
-    """Write the run folder; refuses to overwrite a complete run."""
+    """Write the run folder; refuses to overwrite a complete run.
+
+    A folder that is not complete (interrupted, failed, or with a truncated or
+    corrupt ``summary.json``) is written again: its markers are removed first,
+    so that nothing in it looks complete until ``COMPLETE`` is written, last,
+    with the SHA-256 of ``summary.json``. A write that fails (a full disk)
+    raises :class:`sim.atomic.WriteError` naming the file, and leaves no marker.
+    """
     folder = Path(folder)
-    if (folder / COMPLETE).exists():
+    if is_complete(folder):
         raise FileExistsError(f"{folder} already holds a complete run; choose another folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / COMPLETE).unlink(missing_ok=True)
+        (folder / FAILED).unlink(missing_ok=True)
+    except OSError as err:
+        raise write_error(folder, err) from err
+    remove_stale_temporaries(folder)
     _atomic_write(folder / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(result.config)))
     _atomic_write(
         folder / "series_market.csv", result.market.to_csv(index=False, float_format="%.10g")
@@ -108,21 +121,23 @@ def write_run(result: RunResult, folder: Path, plots: bool = True) -> Path:
     _atomic_write(
         folder / "series_banks.csv", result.banks.to_csv(index=False, float_format="%.10g")
     )
-    _atomic_write(
-        folder / "summary.json", json.dumps(result.summary, indent=2, allow_nan=True) + "\n"
-    )
+    summary = json.dumps(result.summary, indent=2, allow_nan=True) + "\n"
+    _atomic_write(folder / "summary.json", summary)
     _atomic_write(folder / "timings.json", json.dumps(result.timings, indent=2) + "\n")
     if plots:
         from sim.plots import run_plots
 
-        run_plots(result, folder / "plots")
-    _atomic_write(folder / COMPLETE, "complete\n")
+        try:
+            run_plots(result, folder / "plots")
+        except OSError as err:
+            raise write_error(folder / "plots", err) from err
+    atomic_write(folder / COMPLETE, complete_marker(summary), fsync=True)
     return folder
 
 
 def is_complete(folder: Path) -> bool:
-    """Whether a run folder was written to the end."""
-    return (Path(folder) / COMPLETE).exists()
+    """Whether a run folder was written to the end and its ``summary.json`` is whole."""
+    return runfolder.is_complete(folder)
 
 
 def load_config(folder: Path) -> DictConfig:
