@@ -474,101 +474,18 @@ SHOCK_MODES = ("set", "multiply", "add")
 SHOCK_SHAPES = ("step", "ramp")
 
 
-#: The only classes a config may name with ``_target_`` (configs are data, not code).
-ALLOWED_TARGETS = frozenset({"sim.experiment.AggregateCallback"})
-
-
-def _targets(node, path: str = ""):
-    """Every ``_target_`` value in a parsed YAML tree, with its key path."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            key = f"{path}.{k}" if path else str(k)
-            if k == "_target_":
-                yield key, v
-            else:
-                yield from _targets(v, key)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _targets(v, f"{path}[{i}]")
-
-
-def check_config_file(path, group: str | None):
-    """Parse one config file and refuse what would make it more than data.
-
-    Malformed or empty files, ``_target_`` naming anything but the lab's own
-    classes, and strategy, market or scenario files that escape their package
-    (``# @package _global_`` or ``hydra:`` keys) are ConfigErrors naming the file.
-    """
-    import yaml
-
-    from sim.errors import ConfigError
-
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: malformed YAML: {err}") from err
-    if data is None:
-        raise ConfigError(f"{path}: the file is empty; it needs at least a 'name'")
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: a config file must be a mapping of keys to values, got {type(data).__name__}"
-        )
-    for key, value in _targets(data):
-        if value not in ALLOWED_TARGETS:
-            raise ConfigError(
-                f"{path}: {key} = {value!r} is not allowed; configs are data: "
-                f"allowed targets: {', '.join(sorted(ALLOWED_TARGETS))}"
-            )
-    if group in ("strategy", "market", "scenario"):
-        from sim.validate import check_group_file
-
-        check_group_file(data, group, str(path))
-        first = "\n".join(line for line in text.splitlines() if line.startswith("# @package"))
-        if "_global_" in first or "hydra" in data:
-            raise ConfigError(
-                f"{path}: a {group} file may only set {group} keys; "
-                "'# @package _global_' and 'hydra:' are allowed in experiment "
-                "files only"
-            )
-    return data
-
-
-def check_overrides(args) -> None:
-    """Refuse unknown keys and overrides that would instantiate a foreign class."""
-    from sim.errors import ConfigError
-    from sim.validate import check_override_keys
-
-    check_override_keys(list(args))
-    for a in args:
-        if "_target_" in a:
-            key, _, value = a.partition("=")
-            if value not in ALLOWED_TARGETS:
-                raise ConfigError(
-                    f"command line: {key} = {value!r} is not allowed; allowed "
-                    f"targets: {', '.join(sorted(ALLOWED_TARGETS))}"
-                )
-
-
-def register_configs() -> None:
-    """Check every config file, register the schemas, load the scenario group."""
-    from hydra.core.config_store import ConfigStore
-
-    from sim.paths import CONFIG_DIR, SCENARIO_DIR
-
-    for path in sorted(CONFIG_DIR.rglob("*.yaml")):
-        rel = path.relative_to(CONFIG_DIR)
-        check_config_file(path, rel.parts[0] if len(rel.parts) > 1 else None)
-    cs = ConfigStore.instance()
-    cs.store(name="base_config", node=Config)
-    for path in sorted(SCENARIO_DIR.glob("*.yaml")):
-        node = check_config_file(path, "scenario")
-        cs.store(group="scenario", name=path.stem, node=node, package="scenario")
-
-
 def field_meta(cls: type, name: str) -> dict:
     """The metadata (unit, range, doc) of a dataclass field."""
     for f in dataclasses.fields(cls):
         if f.name == name:
             return dict(f.metadata)
     raise KeyError(name)
+
+
+# The config-file checks live in sim/configfiles.py; re-exported here for older imports.
+from sim import configfiles as _configfiles  # noqa: E402
+
+ALLOWED_TARGETS = _configfiles.ALLOWED_TARGETS
+check_config_file = _configfiles.check_config_file
+check_overrides = _configfiles.check_overrides
+register_configs = _configfiles.register_configs

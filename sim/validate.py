@@ -24,7 +24,6 @@ from sim.config import (
 )
 from sim.errors import ConfigError
 from sim.params import resolve_target
-from sim.paths import CONFIG_DIR, SCENARIO_DIR
 
 #: Estimated peak bytes per customer row: state plus the step's temporaries, per bank.
 BYTES_PER_ROW_BASE = 400
@@ -33,13 +32,15 @@ BYTES_PER_ROW_PER_BANK = 260
 
 def source_of(key: str, choices: dict[str, str] | None) -> str:
     """The file a key most likely came from (the group's chosen file, else config.yaml)."""
+    from sim import paths
+
     choices = choices or {}
     group = key.split(".", 1)[0]
     if group == "scenario" and choices.get("scenario"):
-        return str(SCENARIO_DIR / f"{choices['scenario']}.yaml")
+        return str(paths.SCENARIO_DIR / f"{choices['scenario']}.yaml")
     if group in ("market", "strategy") and choices.get(group):
-        return str(CONFIG_DIR / group / f"{choices[group]}.yaml")
-    return f"{CONFIG_DIR / 'config.yaml'} or the command line"
+        return str(paths.CONFIG_DIR / group / f"{choices[group]}.yaml")
+    return f"{paths.CONFIG_DIR / 'config.yaml'} or the command line"
 
 
 GROUP_SCHEMA = {"strategy": "Levers", "market": "MarketConfig", "scenario": "ScenarioConfig"}
@@ -55,12 +56,16 @@ def _field_types(cls) -> dict[str, str]:
     return {f.name: str(f.type) for f in dataclasses.fields(cls)}
 
 
-def _unknown(where: str, key: str, allowed: list[str]) -> ConfigError:
+def did_you_mean(name: str, allowed: list[str]) -> str:
+    """`` (did you mean a, b?)`` naming the allowed names nearest to ``name``, or ``""``."""
     import difflib
 
-    name = key.rsplit(".", 1)[-1]
     close = difflib.get_close_matches(name, allowed, n=3)
-    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _unknown(where: str, key: str, allowed: list[str]) -> ConfigError:
+    hint = did_you_mean(key.rsplit(".", 1)[-1], allowed)
     return ConfigError(f"{where}: {key} is not a known key{hint}; allowed: {', '.join(allowed)}")
 
 
@@ -120,8 +125,9 @@ def check_group_file(data: dict, group: str, where: str) -> None:
 
 
 def _group_options(group: str) -> list[str]:
-    folder = SCENARIO_DIR if group == "scenario" else CONFIG_DIR / group
-    return sorted(p.stem for p in folder.glob("*.yaml"))
+    from sim.configfiles import group_options
+
+    return group_options(group)
 
 
 def _check_override_value(key: str, raw: str, f) -> None:
@@ -146,13 +152,16 @@ def check_override_keys(args: list[str]) -> None:
             continue
         key, raw = a.split("=", 1)
         key = key.lstrip("+")
-        if key in (*GROUP_SCHEMA, "experiment"):
-            options = _group_options(key)
-            for choice in raw.split(","):
+        group = key.split("@", 1)[0]
+        if group in (*GROUP_SCHEMA, "experiment"):
+            from sim.configfiles import options_of
+
+            options = _group_options(group)
+            for choice in options_of(raw, group) or [raw]:
                 if choice not in options:
                     raise ConfigError(
-                        f"command line: {key} = {choice!r} is not allowed; "
-                        f"allowed: {', '.join(options)}"
+                        f"command line: {key} = {choice!r} is not allowed"
+                        f"{did_you_mean(choice, options)}; allowed: {', '.join(options)}"
                     )
             continue
         if key.startswith("experiment."):
