@@ -11,6 +11,12 @@ rankings and the report's path.
 Resuming: ``python -m sim.experiment hydra.sweep.dir=results/experiments/<folder>
 experiment.resume=true`` keeps complete runs and runs only missing or failed ones.
 Without ``experiment.resume=true`` an existing experiment folder is never reused.
+
+Folders: a new experiment's folder (``<time>-<name>``) is created exclusively; when
+two experiments start in the same second the second gets ``<time>-<name>-2``.
+While an experiment works on its folder it holds ``experiment.lock`` there
+(``fcntl.flock``, released when the process ends, however it ends): a second
+experiment, resume or re-aggregation of the same folder is refused, naming the lock.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict, read_write
 
+from sim.atomic import FolderLock, new_folder
 from sim.errors import ConfigError
 from sim.validate import inside_results
 
@@ -30,40 +37,79 @@ from sim.validate import inside_results
 AGGREGATION_ERRORS: list[str] = []
 
 
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "\\'") + "'"
+
+
+def _set_sweep_dir(config: DictConfig, sweep: Path) -> None:
+    """Point the multirun at ``sweep``: the launcher's folder and every job's config."""
+    with read_write(config.hydra), open_dict(config.hydra):
+        config.hydra.sweep.dir = str(sweep)
+        # each job's config is composed again from these overrides (Hydra's load_sweep_config)
+        config.hydra.overrides.hydra.append(f"hydra.sweep.dir={_quote(str(sweep))}")
+
+
+def _given(config: DictConfig, key: str) -> bool:
+    return any(str(o).split("=", 1)[0].lstrip("+") == key for o in config.hydra.overrides.hydra)
+
+
 class AggregateCallback(Callback):
     """Guards the experiment folder at the start and aggregates it at the end."""
 
+    def __init__(self) -> None:
+        self._lock: FolderLock | None = None
+
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Refuse to reuse an earlier experiment's folder unless resuming."""
+        """Create (or, resuming, lock) the experiment folder; refuse to reuse one otherwise."""
+        from sim.analysis.compare import LOCK_NAME, REPORT_MARKER
+
         sweep = Path(config.hydra.sweep.dir)
         resume = bool(config.get("experiment", {}).get("resume", False))
         try:
             inside_results(sweep, "hydra.sweep.dir")
+            if not resume and not _given(config, "hydra.sweep.dir"):
+                new = new_folder(sweep)  # exclusive: never another experiment's folder
+                if new != sweep:
+                    _set_sweep_dir(config, new)
+                    sweep = new
+            lock = FolderLock(sweep, LOCK_NAME, what="experiment folder").acquire()
             if (sweep / "runs").exists() and any((sweep / "runs").iterdir()) and not resume:
+                lock.release()
                 raise ConfigError(
                     f"{sweep} already holds an experiment; pass experiment.resume=true to "
                     "resume it (complete runs are kept) or choose another hydra.sweep.dir"
                 )
-        except ConfigError as err:
+            self._lock = lock
+            if resume:  # the runs will change: the old report no longer covers them all
+                (sweep / REPORT_MARKER).unlink(missing_ok=True)
+        except (ConfigError, OSError) as err:
             # Hydra turns a callback's exception into a warning and goes on: stop here,
             # before any run starts.
             print(f"error: {err}", file=sys.stderr, flush=True)
-            os._exit(2)
+            os._exit(2 if isinstance(err, ConfigError) else 1)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Aggregate the runs into tables, plots and the report."""
+        """Aggregate the runs into tables, plots and the report, then release the lock."""
         from sim.analysis.compare import aggregate, print_summary
 
         sweep = Path(config.hydra.sweep.dir)
-        if not (sweep / "runs").exists():
-            return
-        baseline = str(config.get("experiment", {}).get("baseline", "baseline"))
         try:
-            report = aggregate(sweep, baseline=baseline)
-            print_summary(sweep, report, baseline)
-        except Exception as err:  # Hydra would turn this into a warning: record it
-            AGGREGATION_ERRORS.append(f"{sweep}: aggregation failed: {type(err).__name__}: {err}")
-            raise
+            if not (sweep / "runs").exists():
+                return
+            baseline = str(config.get("experiment", {}).get("baseline", "baseline"))
+            try:
+                report = aggregate(sweep, baseline=baseline)
+                print_summary(sweep, report, baseline)
+            except Exception as err:  # Hydra would turn this into a warning: record it
+                AGGREGATION_ERRORS.append(
+                    f"{sweep}: aggregation failed: {type(err).__name__}: {err}; the runs are "
+                    f"kept: rerun it with python -m sim.analysis.compare {sweep}"
+                )
+                raise
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,21 +15,28 @@ holds neither; only complete runs are results.
   and the difference from the baseline paired by seed, with its Student-t
   interval, the unpaired (Welch) interval on the same runs, the paired t-test's
   p-value and whether the difference is distinguishable from noise;
-* ``plots/*.png``, ``report.md`` and ``report.html`` (:mod:`sim.analysis.report`).
+* ``plots/*.png``, ``report.md`` and ``report.html`` (:mod:`sim.analysis.report`);
+* ``REPORT_COMPLETE``, last: the run counts and the SHA-256 of every file above.
+
+Every file is written atomically, and ``REPORT_COMPLETE`` is removed before the
+first one and written after the last: an aggregation that was killed, or that
+ran out of disk, leaves no marker, and :func:`report_is_complete` is false until
+an aggregation (``python -m sim.analysis.compare EXP``, or resuming the
+experiment) runs to the end.
 
 ``python -m sim.analysis.compare EXP [--baseline NAME]`` re-aggregates a folder
-and prints the rankings.
+and prints the rankings; it holds the folder's lock (``EXP/experiment.lock``)
+meanwhile, so it never runs beside an experiment working on the same folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
-import os
 import re
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +44,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim import atomic
+from sim.atomic import WriteError, remove_stale_temporaries
 from sim.outcomes import OUTCOMES, outcome
+from sim.runfolder import IncompleteRunError, read_summary
 
 LOYALTY_HEADLINE = "retention_26w"
 TRAFFIC_HEADLINE = "contacts_per_customer"
@@ -47,6 +57,10 @@ HEADLINES: dict[str, str] = {"loyalty": LOYALTY_HEADLINE, "traffic": TRAFFIC_HEA
 COMPLETE = "COMPLETE"
 FAILED = "FAILED"
 INTERRUPTED = "interrupted: no completion marker"
+#: Written last by :func:`aggregate`: the experiment's tables, plots and report are whole.
+REPORT_MARKER = "REPORT_COMPLETE"
+#: The experiment folder's lock file (held by the experiment, or by a re-aggregation).
+LOCK_NAME = "experiment.lock"
 
 ID_COLUMNS: tuple[str, ...] = ("run", "strategy", "scenario", "seed")
 OUTCOME_COLUMNS: tuple[str, ...] = tuple(o.name for o in OUTCOMES)
@@ -122,6 +136,16 @@ def collect_with_meta(exp_dir: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, 
         if (folder / COMPLETE).exists():
             try:
                 row, info = _read_complete(folder)
+            except IncompleteRunError as err:
+                bad.append(
+                    {
+                        **_identity(folder),
+                        "status": "failed",
+                        "error": f"COMPLETE marker but unreadable summary.json: {err}; "
+                        "resuming the experiment runs it again",
+                    }
+                )
+                continue
             except (OSError, ValueError, KeyError, TypeError) as err:
                 bad.append(
                     {
@@ -158,9 +182,7 @@ def collect_with_meta(exp_dir: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, 
 
 
 def _read_complete(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    s = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    if not isinstance(s, dict) or not isinstance(s.get("outcomes"), dict):
-        raise ValueError("summary.json has no 'outcomes' mapping")
+    s = read_summary(folder)  # IncompleteRunError if truncated, corrupt or not the recorded one
     values = s["outcomes"]
     row: dict[str, Any] = {
         "run": folder.name,
@@ -444,22 +466,11 @@ def rank(
 
 
 def atomic_write(path: Path, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        if isinstance(data, str):
-            with open(tmp, "x", encoding="utf-8", newline="") as f:
-                f.write(data)
-        else:
-            with open(tmp, "xb") as f:
-                f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    See :func:`sim.atomic.atomic_write`; a failed write raises :class:`sim.atomic.WriteError`.
+    """
+    return atomic.atomic_write(path, data)
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
@@ -479,10 +490,44 @@ def aggregate(exp_dir: Path | str, baseline: str = "baseline", confidence: float
     exp_dir = Path(exp_dir)
     table, failed, meta = collect_with_meta(exp_dir)
     comparison = compare(table, baseline, confidence)
-    write_csv(table, exp_dir / "experiment.csv")
-    write_csv(failed, exp_dir / "failed.csv")
-    write_csv(comparison, exp_dir / "comparison.csv")
-    return write_report(exp_dir, table, failed, comparison, baseline, meta=meta)
+    try:
+        (exp_dir / REPORT_MARKER).unlink(missing_ok=True)
+    except OSError as err:
+        raise atomic.write_error(exp_dir / REPORT_MARKER, err) from err
+    for folder in (exp_dir, exp_dir / "plots"):  # left by a killed aggregation
+        remove_stale_temporaries(folder)
+    written = [
+        write_csv(table, exp_dir / "experiment.csv"),
+        write_csv(failed, exp_dir / "failed.csv"),
+        write_csv(comparison, exp_dir / "comparison.csv"),
+    ]
+    report = write_report(exp_dir, table, failed, comparison, baseline, meta=meta)
+    written += sorted((exp_dir / "plots").glob("*.png")) if (exp_dir / "plots").is_dir() else []
+    written += [report.with_suffix(".html"), report]
+    counts = {
+        "complete": len(table),
+        "failed": int((failed["status"] == "failed").sum()),
+        "incomplete": int((failed["status"] == "incomplete").sum()),
+    }
+    files = {str(p.relative_to(exp_dir)): _sha256(p) for p in written}
+    marker = json.dumps({"runs": counts, "baseline": baseline, "files": files}, indent=2)
+    atomic.atomic_write(exp_dir / REPORT_MARKER, marker + "\n", fsync=True)
+    return report
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def report_is_complete(exp_dir: Path | str) -> bool:
+    """Whether the last aggregation of ``exp_dir`` ran to the end and its files are unchanged."""
+    exp_dir = Path(exp_dir)
+    try:
+        marker = json.loads((exp_dir / REPORT_MARKER).read_text(encoding="utf-8"))
+        files = marker["files"]
+        return bool(files) and all(_sha256(exp_dir / n) == h for n, h in files.items())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 # --------------------------------------------------------------------------- command line
@@ -546,13 +591,16 @@ def print_summary(exp_dir: Path | str, report: Path | str, baseline: str = "base
                     f"  {rk:>4}  {row.strategy:24s} {_f(row.mean):>10} "
                     f"{_f(row.diff, True):>10}  {interval:26s} {verdict}"
                 )
+    n_inc = int((failed["status"] == "incomplete").sum())
     if len(failed):
-        n_inc = int((failed["status"] == "incomplete").sum())
         print(
             f"\nfailed runs: {len(failed) - n_inc}, incomplete runs: {n_inc} (listed in "
             "failed.csv and the report)"
         )
-    print(f"\nreport: {report}\n        {report.with_suffix('.html')}")
+    print(
+        f"\nruns: {len(table)} complete, {len(failed) - n_inc} failed, {n_inc} incomplete"
+        f"\nreport: {report}\n        {report.with_suffix('.html')}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -564,12 +612,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("exp_dir", type=Path, help="the experiment folder (holds runs/)")
     ap.add_argument("--baseline", default="baseline", help="the strategy compared against")
     a = ap.parse_args(argv)
+    from sim.atomic import FolderLock
+
+    lock = FolderLock(a.exp_dir, LOCK_NAME, what="experiment folder")
     try:
+        if (a.exp_dir / "runs").is_dir():
+            lock.acquire()
         report = aggregate(a.exp_dir, a.baseline)
-    except (FileNotFoundError, ValueError) as err:
+        print_summary(a.exp_dir, report, a.baseline)
+    except WriteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError) as err:  # ConfigError (the lock) is a ValueError
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print_summary(a.exp_dir, report, a.baseline)
+    finally:
+        lock.release()
     return 0
 
 

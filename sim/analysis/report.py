@@ -869,6 +869,10 @@ def build_blocks(
                 "difference and interval, unpaired interval, p-value, distinguishable, better.",
                 "`failed.csv`: failed and incomplete runs with their errors.",
                 "`plots/`: the plots above (PNG).",
+                "`REPORT_COMPLETE`: written after every file above, with their SHA-256; "
+                "without it (an aggregation that was killed or ran out of disk) the files "
+                "may be a mix of two aggregations: run `python -m sim.analysis.compare` on "
+                "the folder again.",
             ]
         )
     )
