@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sim.compose import compose_config
-from sim.config import check_config_file, check_overrides
+from sim.configfiles import check_config_file, check_overrides
 from sim.errors import ConfigError
 from sim.validate import validate
 
@@ -45,7 +45,15 @@ FILE_CASES = [
         STRATEGY_HEAD + "marketing_budget: -2\n",
         ["strategy.marketing_budget = -2 is not allowed", "[0, 50] RMB per own customer"],
     ),
-    ("strategy", STRATEGY_HEAD + "app_quality: [0.5\n", ["malformed YAML"]),
+    (
+        "strategy",
+        STRATEGY_HEAD + "app_quality: [0.5\n",
+        [
+            "malformed YAML at line 7, column 1: expected ',' or ']'",
+            "(while parsing a flow sequence at line 6, column 14)",
+            "the parser says: while parsing a flow sequence",
+        ],
+    ),
     ("strategy", "", ["the file is empty"]),
     ("strategy", "# only a comment\n", ["the file is empty"]),
     ("strategy", "- a\n- b\n", ["must be a mapping"]),
@@ -96,6 +104,16 @@ OVERRIDE_CASES = [
     (["weeks=0"], ["weeks = 0 is not allowed", "[1, 5200] weeks"]),
     (["strategy=nosuch"], ["strategy = 'nosuch' is not allowed", "baseline", "rewards"]),
     (["scenario=nosuch"], ["scenario = 'nosuch' is not allowed", "pandemic", "none"]),
+    (
+        ["strategy=rewrds"],
+        ["strategy = 'rewrds' is not allowed (did you mean rewards?); allowed: acquisition_blitz"],
+    ),
+    (
+        ["strategy=baseline,human_tuch"],
+        ["strategy = 'human_tuch' is not allowed (did you mean human_touch?)"],
+    ),
+    (["scenario=pandemc"], ["scenario = 'pandemc' is not allowed (did you mean pandemic?)"]),
+    (["experiment=defalt"], ["experiment = 'defalt' is not allowed (did you mean default?)"]),
     (
         ["market.banks.city.levers.signup_bonus=-3"],
         ["market.banks.city.levers.signup_bonus = -3 is not allowed", "RMB per new account"],
@@ -166,12 +184,27 @@ def test_cli_exits_non_zero_and_writes_nothing(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("arg", ["output.dir=../outside", "hydra.run.dir=/tmp/elsewhere"])
+def test_cli_refuses_a_composed_config_and_writes_nothing(tmp_path):
+    """A config refused only once composed (a shock after the last week) writes nothing either."""
+    env = {**os.environ, "BANKLAB_RESULTS": str(tmp_path)}
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "scenario=pandemic", "weeks=30"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("error: ") and "scenario.shocks[1].start = 46" in r.stderr
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("arg", ["output.dir=../outside", "hydra.run.dir={tmp}/elsewhere"])
 def test_outputs_cannot_escape_results(tmp_path, arg):
-    """A run folder outside the results folder is refused."""
+    """A run folder outside the results folder is refused before anything is written."""
     env = {**os.environ, "BANKLAB_RESULTS": str(tmp_path / "results")}
     r = subprocess.run(
-        [sys.executable, "-m", "sim", "weeks=2", "population.size=300", arg],
+        [sys.executable, "-m", "sim", "weeks=2", "population.size=300", arg.format(tmp=tmp_path)],
         capture_output=True,
         text=True,
         env=env,
@@ -180,3 +213,4 @@ def test_outputs_cannot_escape_results(tmp_path, arg):
     )
     assert r.returncode == 2, r.stderr
     assert "is not allowed; allowed: a folder inside the results folder" in r.stderr
+    assert not any(tmp_path.iterdir()), list(tmp_path.rglob("*"))  # no log file, no folder

@@ -1,5 +1,6 @@
 """The command line and the run folder."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -8,7 +9,11 @@ import sys
 import pytest
 
 from sim.compose import compose_config
+from sim.config import Config
 from sim.run import COMPLETE, run, write_run
+
+#: Skip the spin-up where the model has one: these tests are about the run folder.
+NO_SPINUP = ["spinup.weeks=0"] if "spinup" in {f.name for f in dataclasses.fields(Config)} else []
 
 
 def _cli(tmp_path, *args):
@@ -60,10 +65,27 @@ def test_cli_refuses_an_out_of_range_value(tmp_path):
 
 def test_write_run_refuses_to_overwrite(tmp_path):
     """A complete run folder is never overwritten."""
-    res = run(compose_config(["population.size=500", "weeks=3"]))
+    res = run(compose_config(["population.size=500", "weeks=3", *NO_SPINUP]))
     write_run(res, tmp_path / "r", plots=False)
     with pytest.raises(FileExistsError):
         write_run(res, tmp_path / "r", plots=False)
+
+
+def test_a_damaged_summary_makes_the_folder_incomplete_and_it_can_be_written_again(tmp_path):
+    """COMPLETE records summary.json's SHA-256: a damaged summary is incomplete and rewritable."""
+    import hashlib
+
+    from sim.run import is_complete
+
+    res = run(compose_config(["population.size=500", "weeks=3", *NO_SPINUP]))
+    folder = write_run(res, tmp_path / "r", plots=False)
+    digest = hashlib.sha256((folder / "summary.json").read_bytes()).hexdigest()
+    assert f"summary.json sha256 {digest}" in (folder / COMPLETE).read_text()
+    good = (folder / "summary.json").read_bytes()
+    (folder / "summary.json").write_bytes(good[:100])
+    assert not is_complete(folder)
+    write_run(res, folder, plots=False)  # not refused: the folder held no complete run
+    assert is_complete(folder) and (folder / "summary.json").read_bytes() == good
 
 
 def test_killed_run_leaves_an_incomplete_folder(tmp_path):
