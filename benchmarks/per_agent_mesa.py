@@ -325,7 +325,9 @@ def build_vector(n: int, weeks: int, seed: int, core: bool = True):
     from sim.run import build
 
     extra = core_overrides(list(BANKS)) if core else []
-    return build(compose_config([f"population.size={n}", f"weeks={weeks}", f"seed={seed}", *extra]))
+    # the weekly step is measured from the drawn population (no spin-up)
+    ov = [f"population.size={n}", f"weeks={weeks}", f"seed={seed}", "spinup.weeks=0", *extra]
+    return build(compose_config(ov))
 
 
 def vector_summary(m) -> dict[str, float]:

@@ -111,7 +111,8 @@ def build_model(n: int, weeks: int, overrides: tuple[str, ...] = ()):
     from sim.compose import compose_config
     from sim.run import build
 
-    return build(compose_config([f"population.size={n}", f"weeks={weeks}", "seed=1", *overrides]))
+    ov = [f"population.size={n}", f"weeks={weeks}", "seed=1", "spinup.weeks=0", *overrides]
+    return build(compose_config(ov))
 
 
 def profile_size(n: int, weeks: int, top: int, out=print) -> dict:

@@ -205,7 +205,15 @@ def measure(size: int = 20_000, weeks: int = 3, overrides: tuple[str, ...] = ())
     from sim.run import build
 
     m = build(
-        compose_config([f"population.size={size}", f"weeks={weeks + 1}", "seed=1", *overrides])
+        compose_config(
+            [
+                f"population.size={size}",
+                f"weeks={weeks + 1}",
+                "seed=1",
+                "spinup.weeks=0",
+                *overrides,
+            ]
+        )
     )
     state_row = m.pop.nbytes() / m.pop.capacity
     net = CountedSparse(m.adjacency)

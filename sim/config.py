@@ -179,7 +179,24 @@ class Levers:
 class BankConfig:
     """A bank in the market: its starting size and its levers."""
 
-    share: float = param(0.2, 0.0, 1.0, "share of accounts at start", "initial market share")
+    share: float = param(
+        0.2,
+        0.0,
+        1.0,
+        "share of customers",
+        "the bank's share of primary customers in the market at rest (data: ``brand`` is "
+        "fitted to it); also the weight of the initial accounts' draw",
+    )
+    brand: float = param(
+        0.0,
+        -5.0,
+        5.0,
+        "score",
+        "brand and scale that no lever moves (trust, payroll and mortgage ties): added to "
+        "the bank's score when a customer reviews its primary bank and subtracted from the "
+        "log hazard of closing its accounts; fitted so the market at rest reproduces "
+        "``share`` (python -m sim.analysis.calibrate --brands)",
+    )
     levers: Levers = field(default_factory=Levers)
 
 
@@ -202,7 +219,21 @@ class CustomerMix:
     senior_human_extra: float = param(
         0.2, 0.0, 1.0, "share", "extra human preference of seniors over the mean"
     )
-    accounts_mean: float = param(2.2, 1.0, 6.0, "accounts", "mean accounts held at start")
+    accounts_mean: float = param(
+        2.2,
+        1.0,
+        6.0,
+        "accounts",
+        "mean accounts held in the initial population (a starting guess: spin-up removes it)",
+    )
+    initial_adoption: float = param(
+        0.6,
+        0.0,
+        1.0,
+        "share",
+        "customers who have adopted a mobile-banking app in the initial population, drawn in "
+        "proportion to digital affinity (a starting guess: spin-up removes it)",
+    )
     web_first_share: float = param(
         0.15, 0.0, 1.0, "share", "PC-first customers who prefer web online banking"
     )
@@ -226,7 +257,13 @@ class Environment:
     )
     need_rate: float = param(1.0, 0.0, 5.0, "multiplier", "financial needs per week")
     problem_rate: float = param(1.0, 0.0, 10.0, "multiplier", "service problems per week")
-    entry_rate: float = param(0.0012, 0.0, 0.05, "share of population per week", "new customers")
+    entry_rate: float = param(
+        0.00115,
+        0.0,
+        0.05,
+        "share of the initial population per week",
+        "new customers (the default replaces the expected exits: a market of steady size)",
+    )
     exit_rate: float = param(
         0.0010,
         0.0,
@@ -234,11 +271,35 @@ class Environment:
         "share of population per week",
         "customers leaving the market (x2 for seniors)",
     )
-    entry_genz_share: float = param(0.7, 0.0, 1.0, "share", "Gen Z among new entrants")
-    entry_senior_share: float = param(0.05, 0.0, 1.0, "share", "seniors among new entrants")
-    digital_drift: float = param(
-        0.002, 0.0, 0.1, "score per week", "secular rise of digital affinity"
+    entry_genz_share: float = param(
+        0.174,
+        0.0,
+        1.0,
+        "share",
+        "Gen Z among new entrants (the default replaces leavers cohort by cohort, so the "
+        "market's cohort mix stays level; scenarios such as genz_inflow raise it)",
     )
+    entry_senior_share: float = param(
+        0.261,
+        0.0,
+        1.0,
+        "share",
+        "seniors among new entrants (the default replaces leavers, who are seniors twice as "
+        "often as their share)",
+    )
+    digital_drift: float = param(
+        0.0,
+        0.0,
+        0.1,
+        "score per week",
+        "named secular trend: digital affinity of every customer rises by this much a week "
+        "(seed 002 documents adoption rising; 0 for a market at rest, see docs/ODD.md)",
+    )
+
+
+#: Environment fields that are secular trends (changes per week from the market at rest):
+#: zero in the spin-up, acting from week 0 (docs/ODD.md, "Trends").
+TRENDS: tuple[str, ...] = ("digital_drift",)
 
 
 @dataclass
@@ -273,6 +334,13 @@ class Behaviour:
     beta_dormant: float = param(2.0, 0.0, 10.0, "utils", "push of a dormant account")
     beta_new_account: float = param(
         3.0, 0.0, 10.0, "utils", "weaker pull of an incentive-opened account at first"
+    )
+    beta_bonus_hunting: float = param(
+        2.0,
+        0.0,
+        10.0,
+        "utils",
+        "extra push of an account opened only for the sign-up bonus (a bonus hunter)",
     )
     beta_quality: float = param(2.0, 0.0, 10.0, "utils per unit", "channel quality")
     beta_habit: float = param(1.5, 0.0, 10.0, "utils per unit", "channel habit")
@@ -310,9 +378,32 @@ class Behaviour:
     push_open_rate: float = param(0.15, 0.0, 1.0, "share", "pushes opened at perfect timing")
     habit_rate: float = param(0.1, 0.0, 1.0, "per week", "habit smoothing")
     bond_gain: float = param(0.05, 0.0, 1.0, "per human contact", "bond growth")
-    bond_decay: float = param(0.005, 0.0, 0.2, "per week", "bond decay")
-    social_digital: float = param(
-        0.01, 0.0, 0.5, "per week", "digital adoption pulled towards ties' digital use"
+    bond_decay: float = param(
+        0.01, 0.0, 0.2, "per week", "bond decay (a bond not renewed fades within about two years)"
+    )
+    adoption_innovation: float = param(
+        0.004,
+        0.0,
+        0.5,
+        "per week at full appeal",
+        "Bass innovation coefficient p: app adoption driven by the banks' own app appeal "
+        "(app quality and scenes), x digital affinity squared",
+    )
+    adoption_imitation: float = param(
+        0.1,
+        0.0,
+        2.0,
+        "per week when every tie adopted",
+        "Bass imitation coefficient q: app adoption driven by the share of the customer's "
+        "ties who adopted, x digital affinity squared (0 switches social influence on "
+        "adoption off)",
+    )
+    adoption_lapse: float = param(
+        0.02,
+        0.0,
+        0.5,
+        "per week at zero digital affinity",
+        "adopters who stop using the app (discontinuance), x (1 - digital affinity)",
     )
     # marketing response
     offer_relevance_base: float = param(0.2, 0.0, 1.0, "share", "relevant offers at no data")
@@ -324,7 +415,13 @@ class Behaviour:
     product_from_need: float = param(
         0.3, 0.0, 1.0, "probability", "a wealth or credit need served adds a product"
     )
-    product_lapse: float = param(0.004, 0.0, 0.2, "per product per week", "products ending")
+    product_lapse: float = param(
+        0.03,
+        0.0,
+        0.2,
+        "per product per week",
+        "products ending (mean life about eight months: wealth products mature within months)",
+    )
     max_products: int = param(8, 1, 30, "products", "products per bank at most")
     referral_rate: float = param(
         0.02, 0.0, 1.0, "per satisfied tie per week at 100 RMB", "referrals"
@@ -334,7 +431,14 @@ class Behaviour:
     )
     # switching
     open_base: float = param(0.007, 0.0, 0.5, "per bank per week", "organic account opening")
-    beta_wom: float = param(2.0, 0.0, 10.0, "utils", "word of mouth on opening")
+    beta_wom: float = param(
+        0.06,
+        0.0,
+        1.0,
+        "per week per unit word of mouth",
+        "imitation in account opening: the hazard added by ties who are satisfied "
+        "primary customers of the bank (0 switches word of mouth off)",
+    )
     touch_conversion: float = param(
         0.04, 0.0, 1.0, "per prospect touch", "conversion of a prospect touch"
     )
@@ -352,8 +456,23 @@ class Behaviour:
     beta_close_bond: float = param(2.0, 0.0, 10.0, "utils", "emotional bond")
     beta_close_dormant: float = param(1.0, 0.0, 10.0, "utils", "dormant accounts close more")
     beta_close_rewards: float = param(1.0, 0.0, 10.0, "utils", "accrued rewards hold customers")
-    switching_ease: float = param(0.0, -5.0, 5.0, "utils", "how easy switching is (log hazard)")
-    primary_margin: float = param(0.3, 0.0, 5.0, "score", "inertia of the primary bank")
+    switching_ease: float = param(
+        0.0,
+        -5.0,
+        5.0,
+        "utils",
+        "how easy the switching procedure is, in both directions: log multiplier of the "
+        "hazards of closing an account and of opening one",
+    )
+    primary_margin: float = param(
+        0.3, 0.0, 5.0, "score", "inertia: the current primary's extra score when reviewed"
+    )
+    primary_review: float = param(
+        0.04, 0.0, 1.0, "per week", "chance a customer reviews which bank is its primary"
+    )
+    primary_scale: float = param(
+        8.0, 0.0, 50.0, "per unit score", "sharpness of the primary choice (logit scale)"
+    )
     dormancy_weeks: int = param(26, 1, 260, "weeks", "weeks without interaction to dormancy")
     # economics
     revenue_per_product: float = param(3.0, 0.0, 1000.0, "RMB per week", "revenue proxy")
@@ -448,6 +567,24 @@ class PopulationConfig:
 
 
 @dataclass
+class SpinupConfig:
+    """The spin-up: weeks run before week 0 so that a run starts from the market at rest.
+
+    The spin-up runs the configured population under the market's conditions, every
+    competitor's market-file levers and the focal bank's ``strategy`` below (the
+    baseline), with no scenario. The state it ends in is cached on disk
+    (:mod:`sim.spinup`), keyed by everything it depends on.
+    """
+
+    weeks: int = param(260, 0, 5200, "weeks", "weeks run before week 0 (0: no spin-up)")
+    cache: bool = True
+    #: the focal bank's levers in the spin-up: configs/config.yaml fills them from
+    #: configs/strategy/baseline.yaml (``strategy@spinup.strategy: baseline``); a Config
+    #: built without Hydra gets the schema defaults instead
+    strategy: Levers = field(default_factory=Levers)
+
+
+@dataclass
 class OutputConfig:
     """Where and what a run writes."""
 
@@ -466,6 +603,7 @@ class Config:
     market: MarketConfig = field(default_factory=MarketConfig)
     strategy: Levers = field(default_factory=Levers)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    spinup: SpinupConfig = field(default_factory=SpinupConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     experiment: dict[str, Any] = field(default_factory=dict)
 

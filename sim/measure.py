@@ -41,7 +41,10 @@ class Trackers:
         self.w26 = max(T - 26, 0)
         self.w13 = max(T - 13, 0)
         self.w52 = max(T - 52, 0)
-        self.cohort_from = min(26, T // 4)
+        # a spun-up market is at rest from week 0; a cold start skips its first weeks
+        self.cohort_from = 0 if model.spun_up else min(26, T // 4)
+        # four-week months continue the spin-up's cycle (weeks counted from its start)
+        self.offset = int(model.cfg.spinup.weeks) if model.spun_up else 0
         self.snap26: dict[str, np.ndarray] = {}
         self.snap13: dict[str, np.ndarray] = {}
         self.pending: dict[int, tuple] = {}
@@ -60,7 +63,7 @@ class Trackers:
         if t == self.w13:
             self.snap13 = {"focal": pop.has[:, FOCAL] & pop.alive}
             pop.echannel[:] = 0
-        if t > 0 and t % 4 == 0:
+        if (t + self.offset) % 4 == 0 and t + self.offset > 0:
             pop.branch_months <<= 1
 
     def openings(self, rows, banks, incentive) -> None:
@@ -216,7 +219,7 @@ def compute_outcomes(model: BankingMarket) -> dict[str, float]:
     recent13 = pop.ti_last >= t_last - 12
     out["multi_bank_share"] = _div(((recent13 & alive[:, None]).sum(axis=1) >= 2).sum(), n_alive)
     m = pop.branch_months
-    months = (m >> 1) if T % 4 else m  # only complete months
+    months = (m >> 1) if (T + tr.offset) % 4 else m  # only complete months
     visits = sum(((months >> i) & 1).astype(np.int32) for i in range(6))
     out["branch_regular_share"] = _div((alive & (visits >= 3)).sum(), n_alive)
     out["bank_share_payment_count"] = _div(bank_pay.sum(), bank_pay.sum() + plat_pay)

@@ -18,6 +18,7 @@ from sim.params import Params
 from sim.population import CH, build_network, build_population
 from sim.processes import (
     accounting,
+    adoption,
     choice,
     demography,
     experience,
@@ -27,7 +28,7 @@ from sim.processes import (
     shocks,
     switching,
 )
-from sim.rng import Streams
+from sim.rng import RUN, Streams
 
 #: The weekly schedule, in order (the ODD "process overview and scheduling").
 SCHEDULE = (
@@ -37,6 +38,7 @@ SCHEDULE = (
     ("needs", needs.run),
     ("choice", choice.run),
     ("experience", experience.run),
+    ("adoption", adoption.run),
     ("response", response.run),
     ("switching", switching.run),
     ("accounting", accounting.run),
@@ -108,18 +110,39 @@ class BankingMarket(mesa.Model):
     3. demography: customers leave, new customers enter with a first account;
     4. needs: financial needs, non-financial app visits, opened pushes;
     5. choice: each need goes to a (bank, channel) option or the platform;
-    6. experience: satisfaction, bond, habits, push fatigue, digital adoption;
+    6. experience: satisfaction, bond, habits, push fatigue;
+    6b. adoption: the app spreads through the social network (Bass), adopters lapse;
     7. response: offers accepted (cross-sell), reactivation, referral pressure;
     8. switching: primary re-chosen, accounts closed and opened, dormancy;
     9. accounting: revenue, cost to serve, marketing spend per bank.
 
     Then the trackers and the data collector record the week.
+
+    A run starts from a spun-up state (:mod:`sim.spinup`): ``state`` holds the
+    population's arrays and the social network at week 0. Without it the initial
+    population is drawn (as the spin-up itself does).
     """
 
-    def __init__(self, cfg: Config) -> None:
-        """Build the market from a validated config (a ``Config`` object)."""
+    def __init__(
+        self,
+        cfg: Config,
+        state: dict[str, np.ndarray] | None = None,
+        phase: int = RUN,
+        record: bool = True,
+    ) -> None:
+        """Build the market from a validated config, from ``state`` when given.
+
+        Args:
+            cfg: the validated config.
+            state: a spun-up state (:func:`sim.spinup.export_state`), or None to draw
+                the initial population.
+            phase: the random streams' phase (:data:`sim.rng.RUN` or ``SPINUP``).
+            record: keep the weekly KPIs and the data collector (off in the spin-up).
+        """
         keep_freed_memory()  # large weekly temporaries: reuse memory (sim/memory.py)
-        self.streams = Streams(int(cfg.seed))
+        self.streams = Streams(int(cfg.seed), phase)
+        self.recording = record
+        self.spun_up = state is not None
         super().__init__(rng=self.streams.get("population", -1, 99))
         self.cfg = cfg
         self.market = cfg.market
@@ -131,22 +154,27 @@ class BankingMarket(mesa.Model):
         self.params = Params(cfg.market, cfg.strategy, cfg.scenario, names)
         shares = np.array([cfg.market.banks[n].share for n in names], dtype=float)
         self.initial_size = int(cfg.population.size)
-        self.pop = build_population(
-            self.streams.get("population"),
-            self.initial_size,
-            cfg.population.headroom,
-            cfg.market,
-            shares / shares.sum(),
-        )
-        mix = cfg.market.customers
-        self.adjacency = build_network(
-            self.streams.get("network"),
-            self.pop.capacity,
-            self.initial_size,
-            self.pop.cohort,
-            mix.social_degree,
-            mix.homophily,
-        )
+        if state is None:
+            self.pop = build_population(
+                self.streams.get("population"),
+                self.initial_size,
+                cfg.population.headroom,
+                cfg.market,
+                shares / shares.sum(),
+            )
+            mix = cfg.market.customers
+            self.adjacency = build_network(
+                self.streams.get("network"),
+                self.pop.capacity,
+                self.initial_size,
+                self.pop.cohort,
+                mix.social_degree,
+                mix.homophily,
+            )
+        else:
+            from sim.spinup import import_state
+
+            self.pop, self.adjacency = import_state(state)
         self.degree = np.asarray(self.adjacency.sum(axis=1)).ravel().astype(np.float32)
         levers = [cfg.strategy] + [cfg.market.banks[n].levers for n in names[1:]]
         self.bank_list = [
@@ -154,6 +182,7 @@ class BankingMarket(mesa.Model):
         ]
         self.platform = Platform(self, "platform")
         self.trackers = Trackers(self)
+        self.spinup_alive = int(self.pop.alive.sum())  # customers at week 0
         self.p = self.params.at(0)
         self.process_seconds: dict[str, float] = {name: 0.0 for name, _ in SCHEDULE}
         self.datacollector = mesa.DataCollector(
@@ -191,6 +220,10 @@ class BankingMarket(mesa.Model):
             t0 = time.perf_counter()
             process(self)
             self.process_seconds[name] += time.perf_counter() - t0
+        if not self.recording:
+            self.trackers.pending.clear()  # nothing is measured in the spin-up
+            self.t += 1
+            return
         t0 = time.perf_counter()
         self._record()
         self.datacollector.collect(self)
@@ -250,12 +283,16 @@ class BankingMarket(mesa.Model):
             "exits": tally.exits,
             "opens": int(tally.opens.sum()),
             "closes": int(tally.closes.sum()),
+            "accounts_exited": tally.exit_accounts,
             "bank_payments": bank_pay,
             "platform_payments": int(tally.platform_payments),
             "bank_payment_share": bank_pay / max(bank_pay + tally.platform_payments, 1),
             "multi_bank_13w": float(multi.sum() / max(n_alive, 1)),
             "needs": tally.needs_drawn,
             "mean_digital": float(pop.digital[alive].mean()) if n_alive else float("nan"),
+            "app_adoption": float(pop.adopted[alive].mean()) if n_alive else float("nan"),
+            "adoptions": tally.adoptions,
+            "adoption_lapses": tally.lapses,
             **{f"contacts_{c}": int(tally.contacts[:, i].sum()) for i, c in enumerate(CHANNELS)},
             "contacts_platform": int(tally.platform_payments),
         }
@@ -274,12 +311,16 @@ MARKET_KPIS = (
     "exits",
     "opens",
     "closes",
+    "accounts_exited",
     "bank_payments",
     "platform_payments",
     "bank_payment_share",
     "multi_bank_13w",
     "needs",
     "mean_digital",
+    "app_adoption",
+    "adoptions",
+    "adoption_lapses",
     *(f"contacts_{c}" for c in CHANNELS),
     "contacts_platform",
 )

@@ -109,6 +109,8 @@ class Params:
         self.lev0 = {
             name: np.array([float(getattr(lv, name)) for lv in levers]) for name in LEVER_NAMES
         }
+        #: each bank's brand constant (market file), in bank order
+        self.brand = np.array([float(market.banks[n].brand) for n in self.bank_names])
         self.shocks = [(s, resolve_target(s.target, self.bank_names)) for s in scenario.shocks]
 
     def at(self, week: int) -> SimpleNamespace:
@@ -135,5 +137,8 @@ class Params:
                 hi = np.inf if hi is None else hi
                 store[tgt.name] = type(base0)(np.clip(val, lo, hi))
         return SimpleNamespace(
-            env=SimpleNamespace(**env), beh=SimpleNamespace(**beh), lev=SimpleNamespace(**lev)
+            env=SimpleNamespace(**env),
+            beh=SimpleNamespace(**beh),
+            lev=SimpleNamespace(**lev),
+            brand=self.brand,
         )

@@ -49,12 +49,15 @@ class Population:
         bond: emotional bond in [0, 1], N x B.
         points: reward points accrued, N x B.
         incentive: the account was opened through an acquisition incentive, N x B.
+        hunter: the account was opened only for the sign-up bonus (a bonus hunter), N x B.
         dormant: the account is dormant, N x B.
         ti_open: week the account was opened, N x B.
         ti_last: week of the last interaction with the bank, N x B.
         ti_app: week of the last mobile-app contact with the bank, N x B.
         primary: index of the primary bank (always one the customer holds).
-        habit: channel habits in [0, 1], N x C.
+        adopted: has adopted a mobile-banking app (the app channel, app visits and pushes
+            exist only for adopters; :mod:`sim.processes.adoption`).
+        habit: channel habits in [0, 1], N x C (the mobile habit is 0 for non-adopters).
         fatigue: push fatigue in [0, 1].
         platform_habit: habit of paying through third-party platforms, [0, 1].
         ti_online: week of the last online-banking (web) interaction.
@@ -80,11 +83,13 @@ class Population:
     bond: np.ndarray
     points: np.ndarray
     incentive: np.ndarray
+    hunter: np.ndarray
     dormant: np.ndarray
     ti_open: np.ndarray
     ti_last: np.ndarray
     ti_app: np.ndarray
     primary: np.ndarray
+    adopted: np.ndarray
     habit: np.ndarray
     fatigue: np.ndarray
     platform_habit: np.ndarray
@@ -134,8 +139,8 @@ def draw_traits(rng: np.random.Generator, n: int, mix, cohort_shares=None) -> di
     }
 
 
-def initial_habits(traits: dict) -> np.ndarray:
-    """Channel habits implied by digital affinity (start and entrants)."""
+def initial_habits(traits: dict, adopted: np.ndarray) -> np.ndarray:
+    """Channel habits implied by digital affinity (start and entrants); app only for adopters."""
     d = traits["digital"]
     n = d.shape[0]
     h = np.empty((n, len(CHANNELS)), dtype=np.float32)
@@ -143,7 +148,7 @@ def initial_habits(traits: dict) -> np.ndarray:
     h[:, CH["atm"]] = 0.3
     web = traits["web_first"]
     h[:, CH["online"]] = np.where(web, 0.8, 0.0)
-    h[:, CH["mobile"]] = np.where(web, 0.3 * d, d)
+    h[:, CH["mobile"]] = np.where(web, 0.3 * d, d) * adopted
     h[:, CH["messaging"]] = 0.2 * d
     h[:, CH["remote"]] = 0.05
     h[:, CH["open"]] = 0.05
@@ -204,11 +209,13 @@ def build_population(
         bond=full((cap, B), 0.0, np.float32),
         points=full((cap, B), 0.0, np.float32),
         incentive=full((cap, B), False, bool),
+        hunter=full((cap, B), False, bool),
         dormant=full((cap, B), False, bool),
         ti_open=full((cap, B), NEVER, np.int16),
         ti_last=full((cap, B), NEVER, np.int16),
         ti_app=full((cap, B), NEVER, np.int16),
         primary=full(cap, 0, np.int8),
+        adopted=full(cap, False, bool),
         habit=full((cap, len(CHANNELS)), 0.0, np.float32),
         fatigue=full(cap, 0.0, np.float32),
         platform_habit=full(cap, 0.0, np.float32),
@@ -229,7 +236,10 @@ def build_population(
     pop.ti_open[s] = np.where(has0, -rng.integers(1, 520, (size, B)), NEVER)
     pop.ti_last[s] = np.where(has0, -last_gap, NEVER)
     pop.primary[s] = primary0
-    pop.habit[s] = initial_habits(t)
+    d = t["digital"]
+    p_adopt = mix.initial_adoption * d / max(float(d.mean()), 1e-6)
+    pop.adopted[s] = rng.random(size) < np.clip(p_adopt, 0.0, 1.0)
+    pop.habit[s] = initial_habits(t, pop.adopted[s])
     pop.platform_habit[s] = t["digital"] * (0.5 + 0.5 * t["platform_u"])
     pop.ti_online[s] = np.where(pop.habit[s, CH["online"]] > 0, -1, NEVER)
     pop.ti_entry[s] = -rng.integers(53, 2000, size)

@@ -1,12 +1,16 @@
 """Random streams: one root seed, one independent generator per process.
 
 Each process owns streams spawned from the root ``numpy.random.SeedSequence``
-by a fixed key ``(process, week, purpose)``: a fresh generator for each week
+by a fixed key ``(phase, process, week, purpose)``: a fresh generator for each week
 and each kind of draw. A lever that changes how many numbers one draw takes
 therefore never shifts any other draw, in that process or another, that week
 or later. Two strategies run with the same seed therefore
 share the same initial population, the same needs and the same noise wherever
 their levers do not differ: common random numbers.
+
+``phase`` separates the spin-up (phase 1, weeks counted from the start of the
+spin-up) from the run proper (phase 0, weeks counted from week 0), so no week
+of a run reuses a draw of the spin-up.
 """
 
 from __future__ import annotations
@@ -24,19 +28,24 @@ STREAMS: tuple[str, ...] = (
     "marketing",
     "response",
     "switching",
+    "adoption",
 )
+
+#: Phases of a run: the weeks after week 0, and the spin-up before it.
+RUN, SPINUP = 0, 1
 
 
 class Streams:
     """Named, independent generators derived from one root seed."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, phase: int = RUN) -> None:
         """Keep the root seed's entropy; generators are made on demand."""
         self.seed = seed
+        self.phase = phase
         self._entropy = np.random.SeedSequence(seed).entropy
         self._index = {name: i for i, name in enumerate(STREAMS)}
 
     def get(self, name: str, week: int = -1, purpose: int = 0) -> np.random.Generator:
         """The generator of process ``name`` for ``week`` (-1: set-up) and ``purpose``."""
-        key = (self._index[name], week + 1, purpose)
+        key = (self.phase, self._index[name], week + 1, purpose)
         return np.random.default_rng(np.random.SeedSequence(self._entropy, spawn_key=key))

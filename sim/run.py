@@ -59,16 +59,37 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def build(cfg: DictConfig | Config) -> BankingMarket:
-    """Validate a config and build the model (no weeks simulated yet)."""
-    return BankingMarket(validate(cfg))
+#: What the summary says of the spin-up (the rest, how it was obtained, goes to timings).
+SPINUP_IDENTITY = ("weeks", "key", "strategy")
 
 
-def run(cfg: DictConfig | Config, progress: Callable[[int], None] | None = None) -> RunResult:
-    """Simulate a run from its config; a pure function of the config (seed included)."""
+def build(cfg: DictConfig | Config, spinup_progress=None) -> BankingMarket:
+    """Validate a config and build the model at week 0, spun up (no weeks simulated yet).
+
+    The spin-up's provenance is in ``model.spinup`` (see :func:`sim.spinup.spun_up`).
+    """
+    from sim.spinup import spun_up
+
+    c = validate(cfg)
+    state, info = spun_up(c, spinup_progress)
+    model = BankingMarket(c, state=state)
+    model.spinup = info
+    return model
+
+
+def run(
+    cfg: DictConfig | Config,
+    progress: Callable[[int], None] | None = None,
+    spinup_progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Simulate a run from its config; a pure function of the config (seed included).
+
+    The run starts from the market's spun-up state (cached on disk, :mod:`sim.spinup`);
+    ``summary["spinup"]`` says which one.
+    """
     c = validate(cfg)
     t0 = time.perf_counter()
-    model = BankingMarket(c)
+    model = build(c, spinup_progress)
     t_build = time.perf_counter() - t0
     model.run_model(progress)
     outcomes = compute_outcomes(model)
@@ -84,9 +105,11 @@ def run(cfg: DictConfig | Config, progress: Callable[[int], None] | None = None)
         "weeks": int(c.weeks),
         "population": int(c.population.size),
         "version": package_version(),
+        "spinup": {k: v for k, v in model.spinup.items() if k in SPINUP_IDENTITY},
         "outcomes": outcomes,
     }
     timings = {"build": t_build, **model.process_seconds, "total": time.perf_counter() - t0}
+    timings["spinup"] = {k: v for k, v in model.spinup.items() if k not in SPINUP_IDENTITY}
     resolved = OmegaConf.to_container(OmegaConf.structured(c), resolve=True)
     return RunResult(resolved, summary, market, banks, timings)
 

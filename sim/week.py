@@ -89,6 +89,9 @@ class Tally:
     revenue: np.ndarray = field(init=False)
     entries: int = 0
     exits: int = 0
+    exit_accounts: int = 0  # accounts that ended because their holder left the market
+    adoptions: int = 0
+    lapses: int = 0
 
     def __post_init__(self) -> None:
         """Zero every array."""

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
+
+# Spun-up states of the test session live in one temporary cache shared by every test
+# (and by the worker processes tests start), never in the checkout's results/.
+os.environ.setdefault("BANKLAB_CACHE", tempfile.mkdtemp(prefix="banklab-spinup-"))
 
 from sim.compose import compose_config
 from sim.measure import compute_outcomes

@@ -20,7 +20,6 @@ import functools
 import math
 
 import numpy as np
-import pytest
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
@@ -197,15 +196,6 @@ def test_signup_bonus_raises_acquisitions():
     check(BASE, lever(signup_bonus=500.0), "acquisitions_per_1000", +1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the model leaves it level: the deal-seekers a bigger bonus converts use their "
-    "new account about as often as other new customers (the bonus-hunting push "
-    "beta_new_account * beta_bonus_hunting * (deal - 0.4) is small), so bonus-opened "
-    "switch accounts keep their one-month retention, and the bonus also pulls market "
-    "entrants into a single focal account they nearly always use; see "
-    "docs/comparative_statics.md",
-)
 def test_signup_bonus_lowers_one_month_retention():
     """Bigger sign-up bonuses lower one-month retention (new_customer_1m_retention); seed 000."""
     check(BASE, lever(signup_bonus=500.0), "new_customer_1m_retention", -1, weeks=LONG)
@@ -250,13 +240,6 @@ def test_platform_strength_lowers_bank_payment_share():
     check(BASE, stronger, "bank_share_payment_count", -1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the model raises it instead: the platform's utility in sim/processes/choice.py "
-    "subtracts the primary bank's onboarding_friction (its docstring says friction pushes "
-    "customers to the platform), so friction moves payments from the platform to banks; "
-    "see docs/comparative_statics.md",
-)
 def test_onboarding_friction_lowers_payment_share():
     """In-person onboarding friction lowers the focal bank's payment share (payment_share); 003."""
     check(BASE, lever(onboarding_friction=1.0), "payment_share", -1)

@@ -8,8 +8,8 @@ from tests.conftest import check_invariants
 
 
 def test_initial_population_invariants():
-    """At the start every customer holds its primary bank and traits are in range."""
-    model = build(compose_config(["population.size=5000"]))
+    """The drawn population: every customer holds its primary bank, traits are in range."""
+    model = build(compose_config(["population.size=5000", "spinup.weeks=0"]))
     check_invariants(model)
     pop = model.pop
     assert pop.alive.sum() == 5000
@@ -28,7 +28,7 @@ def test_human_preference_matches_input_fact():
 
 def test_network_is_symmetric_and_homophilous():
     """Ties are undirected, without self-loops, and mostly within a cohort."""
-    model = build(compose_config(["population.size=4000"]))
+    model = build(compose_config(["population.size=4000"]))  # after spin-up
     adj = model.adjacency
     assert (adj != adj.T).nnz == 0
     assert adj.diagonal().sum() == 0

@@ -8,6 +8,7 @@ NO_SWITCHING = (
     "market.behaviour.touch_conversion=0",
     "market.behaviour.scene_conversion=0",
     "market.behaviour.referral_rate=0",
+    "market.behaviour.beta_wom=0",
 )
 
 

@@ -8,17 +8,21 @@ plus the third-party platform for payments. Utilities:
 
 * bank pull ``A = beta_primary * [b primary] + beta_satisfaction * sat
   + beta_products * log(products) + beta_rewards * rewards[b] * deal
-  - beta_dormant * dormant - beta_new_account * [opened by incentive, one product]``;
+  - beta_dormant * dormant - (beta_new_account * [opened by incentive]
+  + beta_bonus_hunting * [opened only for the bonus]) * [one product]`` (bonus
+  hunters use the new account least);
 * customer-channel term ``G = asc_c + beta_habit * habit[n,c]
   + beta_digital * (digital - 0.5) * [c digital] + log(remote_demand) * [c contact-free]
   + beta_web_first * web_first * [c online]``;
 * ``S``: ``beta_access * log(access[n,b] + 0.01)`` for branch and ATM;
   ``beta_human * wants_human`` for branch and remote banking on service problems;
   open banking only for customers in partner scenes
-  (``scene_user < platform_scene_reach``), with ``log(open_banking[b])``;
+  (``scene_user < platform_scene_reach``), with ``log(open_banking[b])``; the
+  mobile app only for customers who adopted it (:mod:`sim.processes.adoption`);
 * platform: ``asc_platform + log(platform_strength) + beta_platform_habit *
-  platform_habit + beta_digital * (digital - 0.5) - onboarding_friction[primary]``
-  (friction at the bank pushes customers to the platform).
+  platform_habit + beta_digital * (digital - 0.5) + onboarding_friction[primary]``
+  (friction at the bank pushes customers to the platform: seed 003, in-person
+  first registration sent customers to third-party payment).
 
 Each need is one occasion, drawn by inverse CDF from the customer's option
 probabilities (one uniform per occasion). Wealth and credit sales the bank's
@@ -86,7 +90,9 @@ def quality(lev) -> np.ndarray:
 
 
 @nb.njit(cache=True, nogil=True)
-def _pull(has, primary, sat, products, deal, dormant, incentive, access, beta, rewards, A, la):
+def _pull(
+    has, primary, sat, products, deal, dormant, incentive, hunter, access, beta, rewards, A, la
+):
     """Bank pull ``A[n, b]`` (-inf where no account) and ``beta_access * log(access + 0.01)``."""
     N, B = has.shape
     log_p = np.log(np.maximum(np.arange(128), 1).astype(np.float64))  # log(products) table
@@ -100,7 +106,7 @@ def _pull(has, primary, sat, products, deal, dormant, incentive, access, beta, r
                     + beta[2] * log_p[max(pb, 1)]
                     + beta[3] * rewards[b] * deal[n]
                     - beta[4] * dormant[n, b]
-                    - beta[5] * (incentive[n, b] and pb <= 1)
+                    - (beta[5] * incentive[n, b] + beta[14] * hunter[n, b]) * (pb <= 1)
                 )
                 A[n, b] = np.float32(a)
             else:
@@ -119,6 +125,7 @@ def _kernel(
     digital,
     web_first,
     in_scene,
+    adopted,
     wants_human,
     platform_habit,
     access,
@@ -196,6 +203,8 @@ def _kernel(
                         continue
                     if c == OPEN and not in_scene[n]:
                         continue
+                    if c == MOBILE and not adopted[n]:
+                        continue
                     v = A[n, b] + G[c] + Q[b, c]
                     if c in (BRANCH, ATM):
                         v += la[n, b]
@@ -214,7 +223,7 @@ def _kernel(
                     plat_const
                     + b_plat_habit * platform_habit[n]
                     + b_digital * (digital[n] - 0.5)
-                    - friction[primary[n]]
+                    + friction[primary[n]]
                 )
                 ob[m] = -1
                 oc[m] = -1
@@ -336,6 +345,7 @@ def run(model) -> None:
             beh.beta_human,
             beh.asc_platform + np.log(max(env.platform_strength, 1e-6)),
             beh.beta_platform_habit,
+            beh.beta_bonus_hunting,
         ]
     )
     asc = np.array(
@@ -370,6 +380,7 @@ def run(model) -> None:
         pop.deal,
         pop.dormant,
         pop.incentive,
+        pop.hunter,
         wk.access,
         beta,
         lev.rewards.astype(np.float64),
@@ -386,6 +397,7 @@ def run(model) -> None:
         pop.digital,
         pop.web_first,
         pop.scene_user < env.platform_scene_reach,
+        pop.adopted,
         pop.wants_human,
         pop.platform_habit,
         wk.access,

@@ -1,4 +1,4 @@
-"""6. Service experience: satisfaction, bond, habits, push fatigue, digital adoption.
+"""6. Service experience: satisfaction, bond, habits, push fatigue (and the digital trend).
 
 For each held account with contacts this week, experience is
 ``E = quality_sum / transactions - problem_unresolved_penalty * unresolved /
@@ -18,15 +18,14 @@ Habits move toward this week's channel shares of each customer with bank
 contacts: ``habit += habit_rate * (share - habit)``; the platform habit moves
 toward the platform's share of the customer's payments.
 
-Digital adoption spreads through ties: ``digital += social_digital *
-max(mean_ties(habit_mobile) - digital, 0) + digital_drift``.
+Digital affinity is a trait; it moves only under the named secular trend
+``digital += digital_drift`` (0 in a market at rest; adoption of the app is
+its own process, :mod:`sim.processes.adoption`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from sim.population import CH
 
 
 def run(model) -> None:
@@ -74,10 +73,5 @@ def run(model) -> None:
     pshare = wk.platform_payments[payers] / pays[payers]
     pop.platform_habit[payers] += beh.habit_rate * (pshare - pop.platform_habit[payers])
 
-    deg = model.degree
-    ties_mobile = model.adjacency @ pop.habit[:, CH["mobile"]]
-    mean_ties = np.where(deg > 0, ties_mobile / np.maximum(deg, 1), 0.0)
-    pull = np.maximum(mean_ties - pop.digital, 0.0)
-    pop.digital[:] = np.clip(
-        pop.digital + beh.social_digital * pull + p.env.digital_drift, 0.0, 1.0
-    )
+    if p.env.digital_drift:
+        pop.digital[:] = np.clip(pop.digital + p.env.digital_drift, 0.0, 1.0)

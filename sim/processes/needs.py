@@ -15,7 +15,8 @@ frequency"): ``Poisson(app_visit_rate * app_scenes[b] * digital * habit_mobile
 * w)`` with ``w = 1`` at the primary bank, 0.3 at another held bank, and a
 third of that when the account is dormant (0.33 at the primary, 0.1
 elsewhere); plus opened pushes: ``Binomial(pushes, push_open * (1 - fatigue))``
-with ``pushes ~ Poisson(push_per_week)`` for app users (``habit_mobile > 0.2``).
+with ``pushes ~ Poisson(push_per_week)`` for app users (customers who adopted the
+app, :mod:`sim.processes.adoption`). Non-adopters have no app visits.
 """
 
 from __future__ import annotations
@@ -54,11 +55,11 @@ def run(model) -> None:
     B = pop.n_banks
     is_primary = pop.primary[:, None] == np.arange(B)[None, :]
     w = np.where(is_primary, 1.0, 0.3) * np.where(pop.dormant, 0.1 / 0.3, 1.0) * pop.has
-    engaged = (pop.digital * pop.habit[:, CH["mobile"]])[:, None]
+    engaged = (pop.digital * pop.habit[:, CH["mobile"]] * pop.adopted)[:, None]
     lam = beh.app_visit_rate * lev.app_scenes[None, :] * engaged * w
     wk.app_visits = model.stream("needs", 1).poisson(lam.astype(np.float32)).astype(np.int32)
 
-    app_user = pop.has & (pop.habit[:, CH["mobile"]] > 0.2)[:, None]
+    app_user = pop.has & pop.adopted[:, None]
     rng_push = model.stream("needs", 2)
     pushes = rng_push.poisson(np.where(app_user, wk.plan.push_rate[None, :], 0.0))
     p_open = wk.plan.push_open[None, :] * (1.0 - pop.fatigue)[:, None]
