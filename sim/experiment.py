@@ -67,7 +67,7 @@ class AggregateCallback(Callback):
         resume = bool(config.get("experiment", {}).get("resume", False))
         try:
             inside_results(sweep, "hydra.sweep.dir")
-            if not resume and not _given(config, "hydra.sweep.dir"):
+            if not _given(config, "hydra.sweep.dir"):
                 new = new_folder(sweep)  # exclusive: never another experiment's folder
                 if new != sweep:
                     _set_sweep_dir(config, new)
