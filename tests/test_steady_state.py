@@ -3,7 +3,9 @@
 Under the baseline strategy with no shocks, over weeks 0 to 156 after spin-up, the
 mean of the last 13 weeks of each series lies within 3% (relative) of the mean of
 the first 13, or within sampling noise (3 standard errors of the difference of the
-two means, from the weekly scatter). Averaged over two seeds.
+two means: from the scatter of 13-week means around the series' trend, or from the
+seeds' own scatter of the change when that is larger, since the market also
+fluctuates more slowly than a run). Averaged over four seeds.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from sim.compose import compose_config
 from sim.config import CHANNELS
 from sim.run import run
 
-SIZE, WEEKS, SEEDS = 10000, 156, (21, 22)
+SIZE, WEEKS, SEEDS = 6000, 156, (21, 22, 23, 24)
 REL = 0.03
 
 
 @pytest.fixture(scope="module")
 def baseline_runs():
-    """The baseline, no shocks, 156 weeks after spin-up, two seeds."""
+    """The baseline, no shocks, 156 weeks after spin-up, four seeds."""
     return [
         run(compose_config([f"population.size={SIZE}", f"weeks={WEEKS}", f"seed={s}"]))
         for s in SEEDS
@@ -56,16 +58,27 @@ def series(result) -> dict[str, pd.Series]:
 
 
 def level(values: list[pd.Series]) -> tuple[float, float, float]:
-    """Relative change of the last 13 weeks' mean over the first 13's, and its noise bound."""
+    """The first and last 13 weeks' means (over seeds) and the sampling noise of their difference.
+
+    The noise comes from the series' own fluctuations around its trend: the weekly values
+    are autocorrelated (stocks move slowly), so it is measured on 13-week block means,
+    whose scatter around a fitted line estimates the variance of one block's mean; the
+    difference of two blocks has twice that, and the mean over seeds a share of it.
+    """
     firsts, lasts, var = [], [], []
     for s in values:
-        a, z = s.iloc[:13], s.iloc[-13:]
-        firsts.append(a.mean())
-        lasts.append(z.mean())
-        var.append((a.var(ddof=1) + z.var(ddof=1)) / 13)
-    first, last = float(np.mean(firsts)), float(np.mean(lasts))
-    se = float(np.sqrt(np.sum(var)) / len(values))
-    return first, last, se
+        v = s.to_numpy(dtype=float)
+        blocks = v[: v.size // 13 * 13].reshape(-1, 13).mean(axis=1)
+        x = np.arange(blocks.size)
+        resid = blocks - np.polyval(np.polyfit(x, blocks, 1), x)
+        firsts.append(blocks[0])
+        lasts.append(blocks[-1])
+        var.append(2 * resid.var(ddof=2))
+    se = float(np.sqrt(np.mean(var) / len(values)))
+    if len(values) > 2:  # fluctuations slower than the run: the seeds' own scatter of the change
+        change = np.array(lasts) - np.array(firsts)
+        se = max(se, float(change.std(ddof=1) / np.sqrt(len(values))))
+    return float(np.mean(firsts)), float(np.mean(lasts)), se
 
 
 def test_every_listed_series_stays_level(baseline_runs):
