@@ -86,7 +86,7 @@ def _payment_probabilities(m, n):
         + np.log(env.platform_strength)
         + beh.beta_platform_habit * pop.platform_habit[n]
         + beh.beta_digital * (pop.digital[n] - 0.5)
-        - lev.onboarding_friction[pop.primary[n]]
+        + lev.onboarding_friction[pop.primary[n]]
     )
     w = np.exp(np.array(util) - max(util))
     w /= w.sum()

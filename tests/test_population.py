@@ -18,7 +18,7 @@ def test_initial_population_invariants():
 
 def test_human_preference_matches_input_fact():
     """About 62% of customers want a real person, more among seniors."""
-    model = build(compose_config(["population.size=20000"]))
+    model = build(compose_config(["population.size=20000", "spinup.weeks=0"]))
     pop = model.pop
     a = pop.alive
     share = pop.wants_human[a].mean()
@@ -45,7 +45,7 @@ def test_invariants_hold_through_a_run(base_model):
 
 def test_state_is_compact():
     """State stays a few hundred bytes per customer row."""
-    model = build(compose_config(["population.size=10000"]))
+    model = build(compose_config(["population.size=10000", "spinup.weeks=0"]))
     per_row = model.pop.nbytes() / model.pop.capacity
     assert per_row < 300, per_row
     assert np.isfinite(per_row)

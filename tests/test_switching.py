@@ -1,5 +1,7 @@
 """Process 8: switching, primary bank, dormancy."""
 
+import numpy as np
+
 from tests.conftest import check_invariants, simulate
 
 NO_SWITCHING = (
@@ -22,10 +24,23 @@ def test_no_switching_when_propensities_are_zero():
 
 
 def test_more_products_lower_full_switching():
-    """A stronger exit cost per product lowers full switching."""
-    lo = simulate("market.behaviour.beta_close_products=0.0")
-    hi = simulate("market.behaviour.beta_close_products=2.0")
-    assert hi.outcomes["full_switch_6m"] < lo.outcomes["full_switch_6m"]
+    """Accounts holding more products close less often (the exit cost per product)."""
+    m = simulate(weeks=8)
+    pop = m.pop
+    closed, held = np.zeros(3), np.zeros(3)
+    for _ in range(12):
+        before = pop.has.copy()
+        prods = pop.products.copy()
+        alive = pop.alive.copy()
+        m.step()
+        stay = alive & pop.alive
+        group = np.minimum(prods, 3) - 1  # 1, 2, 3 or more products
+        for g in range(3):
+            at_risk = before & stay[:, None] & (group == g)
+            held[g] += at_risk.sum()
+            closed[g] += (at_risk & ~pop.has).sum()
+    rate = closed / held
+    assert rate[0] > rate[1] > rate[2], rate
 
 
 def test_dissatisfaction_raises_closing():
