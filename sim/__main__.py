@@ -68,39 +68,32 @@ def run_job(cfg: DictConfig) -> dict:
         # the strategy's name is its file's name, so a copied file never passes for another
         c.strategy.name = ident["strategy"]
         show = bool(cfg.output.progress) and not multirun
+
+        def bar(total: int, desc: str):
+            return tqdm(
+                total=total,
+                desc=desc,
+                unit="week",
+                disable=not show,
+                file=sys.stderr,
+                mininterval=1.0,
+            )
+
         spin: list = []  # the spin-up's bar, made only if the state is not in the cache
+        bars: list = []
 
         def spin_progress(t: int) -> None:
             if not spin:
-                spin.append(
-                    tqdm(
-                        total=int(c.spinup.weeks),
-                        desc=f"spin-up s{c.seed}",
-                        unit="week",
-                        disable=not show,
-                        file=sys.stderr,
-                        mininterval=1.0,
-                    )
-                )
+                spin.append(bar(int(c.spinup.weeks), f"spin-up s{c.seed}"))
             spin[0].update(1)
 
         def week_progress(t: int) -> None:
             if not bars:
                 for b in spin:
                     b.close()
-                bars.append(
-                    tqdm(
-                        total=c.weeks,
-                        desc=f"{c.strategy.name}/{c.scenario.name}/s{c.seed}",
-                        unit="week",
-                        disable=not show,
-                        file=sys.stderr,
-                        mininterval=1.0,
-                    )
-                )
+                bars.append(bar(c.weeks, f"{c.strategy.name}/{c.scenario.name}/s{c.seed}"))
             bars[0].update(1)
 
-        bars: list = []
         result = run(c, progress=week_progress, spinup_progress=spin_progress)
         for b in (*spin, *bars):
             b.close()

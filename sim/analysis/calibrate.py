@@ -94,6 +94,17 @@ def loss(values: dict[str, float], targets: dict[str, dict]) -> float:
     return total
 
 
+def _overrides(size: int, weeks: int, seed: int, params: dict, extra=()) -> list[str]:
+    """The command-line overrides of one evaluation run."""
+    return [
+        f"population.size={size}",
+        f"weeks={weeks}",
+        f"seed={seed}",
+        *(f"{k}={v!r}" for k, v in params.items()),
+        *extra,
+    ]
+
+
 def simulate_facts(
     params: dict[str, float], seeds, size: int, weeks: int, extra: tuple[str, ...] = ()
 ) -> pd.DataFrame:
@@ -104,14 +115,7 @@ def simulate_facts(
     targets = load_targets()
     rows = []
     for seed in seeds:
-        ov = [
-            f"population.size={size}",
-            f"weeks={weeks}",
-            f"seed={seed}",
-            *(f"{k}={v!r}" for k, v in params.items()),
-            *extra,
-        ]
-        out = run(compose_config(ov)).summary["outcomes"]
+        out = run(compose_config(_overrides(size, weeks, seed, params, extra))).summary["outcomes"]
         rows.append({k: out[k] for k in targets})
     return pd.DataFrame(rows)
 
@@ -154,16 +158,9 @@ def primary_shares(
     from sim.run import run
 
     rows = []
+    params = {**{f"market.banks.{b}.brand": v for b, v in brands.items()}, **(extra or {})}
     for seed in seeds:
-        ov = [
-            f"population.size={size}",
-            f"weeks={weeks}",
-            f"seed={seed}",
-            "spinup.cache=false",
-            *(f"market.banks.{b}.brand={v!r}" for b, v in brands.items()),
-            *(f"{k}={v!r}" for k, v in (extra or {}).items()),
-        ]
-        res = run(compose_config(ov))
+        res = run(compose_config(_overrides(size, weeks, seed, params, ("spinup.cache=false",))))
         total = res.market.set_index("week")["customers"]
         for name, g in res.banks.groupby("bank"):
             share = (g.set_index("week")["primary"] / total).mean()

@@ -58,6 +58,17 @@ import numpy as np
 from sim.population import NEVER
 
 
+def primary_score(pop, rows: np.ndarray, brand: np.ndarray) -> np.ndarray:
+    """``score = sat + bond + 0.3 * log(products) - dormant + brand`` of ``rows``, per bank."""
+    return (
+        pop.sat[rows]
+        + pop.bond[rows]
+        + 0.3 * np.log(np.maximum(pop.products[rows], 1))
+        - pop.dormant[rows]
+        + brand[None, :]
+    )
+
+
 def run(model) -> None:
     """Re-choose primaries, close and open accounts, update dormancy."""
     pop, p, wk, tally, t = model.pop, model.p, model.week, model.tally, model.t
@@ -75,13 +86,7 @@ def run(model) -> None:
     rev = np.flatnonzero(pop.alive & (u_review < beh.primary_review))
     if rev.size:
         has_r = pop.has[rev]
-        score = (
-            pop.sat[rev]
-            + pop.bond[rev]
-            + 0.3 * np.log(np.maximum(pop.products[rev], 1))
-            - pop.dormant[rev]
-            + p.brand[None, :]
-        )
+        score = primary_score(pop, rev, p.brand)
         score[np.arange(rev.size), pop.primary[rev]] += beh.primary_margin
         v = np.where(has_r, beh.primary_scale * score, -np.inf)
         w = np.exp(v - v.max(axis=1, keepdims=True))
@@ -108,19 +113,12 @@ def run(model) -> None:
     eligible = pop.has & (pop.has.sum(axis=1) >= 2)[:, None]
     close = eligible & (u_close < p_close)
     # a customer keeps at least one account: closing them all keeps the primary
-    close[~(pop.has & ~close).any(axis=1) & is_primary.any(axis=1)] &= ~is_primary[
-        ~(pop.has & ~close).any(axis=1) & is_primary.any(axis=1)
-    ]
+    none_left = ~(pop.has & ~close).any(axis=1)
+    close[none_left] &= ~is_primary[none_left]
     pop.has[close] = False
     lost = np.flatnonzero(close[rows, pop.primary])
     if lost.size:  # the primary closed: the best-scoring remaining bank becomes primary
-        sc = (
-            pop.sat[lost]
-            + pop.bond[lost]
-            + 0.3 * np.log(np.maximum(pop.products[lost], 1))
-            - pop.dormant[lost]
-            + p.brand[None, :]
-        )
+        sc = primary_score(pop, lost, p.brand)
         pop.primary[lost] = np.argmax(np.where(pop.has[lost], sc, -np.inf), axis=1)
     pop.products[close] = 0
     pop.points[close] = 0.0
