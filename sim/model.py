@@ -182,7 +182,6 @@ class BankingMarket(mesa.Model):
         ]
         self.platform = Platform(self, "platform")
         self.trackers = Trackers(self)
-        self.spinup_alive = int(self.pop.alive.sum())  # customers at week 0
         self.p = self.params.at(0)
         self.process_seconds: dict[str, float] = {name: 0.0 for name, _ in SCHEDULE}
         self.datacollector = mesa.DataCollector(

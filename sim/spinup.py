@@ -31,6 +31,7 @@ import copy
 import dataclasses
 import fcntl
 import hashlib
+import io
 import json
 import os
 import sys
@@ -185,14 +186,13 @@ def read(path: Path, key: str) -> dict[str, np.ndarray] | None:
 
 
 def write(path: Path, key: str, state: dict[str, np.ndarray]) -> None:
-    """Write a state atomically (temporary file, then rename)."""
+    """Write a state atomically (the project's writer: temporary file, then rename)."""
+    from sim.atomic import atomic_write
+
     meta = {"key": key, "format": FORMAT, "digest": _digest(state), "code": code_version()}
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    try:
-        np.savez(tmp, meta=np.array(json.dumps(meta)), **state)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(json.dumps(meta)), **state)
+    atomic_write(path, buf.getvalue())
 
 
 def spun_up(c: Config, progress=None) -> tuple[dict[str, np.ndarray] | None, dict[str, Any]]:
