@@ -20,7 +20,6 @@ import functools
 import math
 
 import numpy as np
-import pytest
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
@@ -133,6 +132,7 @@ def check(lo: tuple[str, ...], hi: tuple[str, ...], measure: str, sign: int, wee
 
 
 BASE: tuple[str, ...] = ()
+LARGER: tuple[str, ...] = ("population.size=5000",)  # for effects small against the noise
 
 
 def lever(**levers: float) -> tuple[str, ...]:
@@ -165,8 +165,13 @@ def test_cross_sell_raises_products():
 
 
 def test_cross_sell_lowers_closing():
-    """More products per customer lower the focal bank's closing (focal_closing_rate); seed 000."""
-    check(BASE, lever(cross_sell=1.0), "focal_closing_rate", -1, weeks=LONG)
+    """More products per customer lower the focal bank's closing (focal_closing_rate); seed 000.
+
+    Measured at 5,000 customers: most closings are clean-ups of dormant accounts,
+    which cross-selling (offered on contacts) does not reach, so the effect on the
+    focal bank's closing rate is small against the noise of 2,500 customers.
+    """
+    check(LARGER, (*lever(cross_sell=1.0), *LARGER), "focal_closing_rate", -1, weeks=LONG)
 
 
 def test_rewards_lower_closing():
@@ -200,13 +205,6 @@ def test_signup_bonus_raises_acquisitions():
     check(BASE, lever(signup_bonus=500.0), "acquisitions_per_1000", +1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a big bonus also pulls market entrants into a first, only account at the focal "
-    "bank, which they nearly always use; with them in the incentive cohort the one-month "
-    "retention rises although the bonus hunters among switchers use their accounts little "
-    "(docs/comparative_statics.md)",
-)
 def test_signup_bonus_lowers_one_month_retention():
     """Bigger sign-up bonuses lower one-month retention (new_customer_1m_retention); seed 000."""
     check(BASE, lever(signup_bonus=500.0), "new_customer_1m_retention", -1, weeks=LONG)

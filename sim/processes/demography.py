@@ -14,11 +14,13 @@ have not adopted a banking app yet (:mod:`sim.processes.adoption`). An entrant
 takes a free row last held by a customer of its own cohort where there is one
 (it inherits the row's ties, so the network stays as homophilous as it was
 built). Each opens a first account at bank ``b`` with probability proportional to
-``(primary[b] + 1) * exp(brand[b] + digital * app_quality[b] + bonus_elasticity *
-signup_bonus[b] * deal + 2 * scene_partnerships[b] * scene_user)`` (``primary[b]``:
-the bank's primary customers, so entrants follow the market's mix at rest); the
+``(primary[b] + 1) * bonus[b] * exp(brand[b] + digital * app_quality[b] + 2 *
+scene_partnerships[b] * scene_user)`` (``primary[b]``: the bank's primary customers,
+so entrants follow the market's mix at rest; ``bonus = 1 + bonus_elasticity *
+signup_bonus[b] * deal``, the factor by which a bonus multiplies a switcher's
+conversion in process 8, so a bonus pulls an entrant as much as a switcher); the
 account counts as incentive-driven with the share of that pull due to bonus and
-scenes.
+scenes, ``1 - 1 / (bonus[b] * exp(2 * scene_partnerships[b] * scene_user))``.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def run(model) -> None:
     lev = p.lev
     primaries = np.bincount(pop.primary[pop.alive], minlength=B).astype(float) + 1.0
     scene = (tr["scene_user_u"] < env.platform_scene_reach).astype(float)
-    bonus = p.beh.bonus_elasticity * lev.signup_bonus[None, :] * tr["deal"][:, None]
+    bonus = np.log1p(p.beh.bonus_elasticity * lev.signup_bonus[None, :] * tr["deal"][:, None])
     scenes = 2.0 * lev.scene_partnerships[None, :] * scene[:, None]
     base = (
         np.log(primaries)[None, :]

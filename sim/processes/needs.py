@@ -16,7 +16,10 @@ frequency"): ``Poisson(app_visit_rate * app_scenes[b] * digital * habit_mobile
 third of that when the account is dormant (0.33 at the primary, 0.1
 elsewhere); plus opened pushes: ``Binomial(pushes, push_open * (1 - fatigue))``
 with ``pushes ~ Poisson(push_per_week)`` for app users (customers who adopted the
-app, :mod:`sim.processes.adoption`). Non-adopters have no app visits.
+app, :mod:`sim.processes.adoption`). Non-adopters have no app visits. A bonus
+hunter's account with one product (opened only for the sign-up bonus, process 8)
+draws both, visits and opened pushes, at ``exp(-beta_bonus_hunting)`` times the
+rate: the same disinterest that lowers its pull in the channel choice (process 5).
 """
 
 from __future__ import annotations
@@ -56,13 +59,14 @@ def run(model) -> None:
     is_primary = pop.primary[:, None] == np.arange(B)[None, :]
     w = np.where(is_primary, 1.0, 0.3) * np.where(pop.dormant, 0.1 / 0.3, 1.0) * pop.has
     engaged = (pop.digital * pop.habit[:, CH["mobile"]] * pop.adopted)[:, None]
-    lam = beh.app_visit_rate * lev.app_scenes[None, :] * engaged * w
+    hunt = np.where(pop.hunter & (pop.products <= 1), np.exp(-beh.beta_bonus_hunting), 1.0)
+    lam = beh.app_visit_rate * lev.app_scenes[None, :] * engaged * w * hunt
     wk.app_visits = model.stream("needs", 1).poisson(lam.astype(np.float32)).astype(np.int32)
 
     app_user = pop.has & pop.adopted[:, None]
     rng_push = model.stream("needs", 2)
     pushes = rng_push.poisson(np.where(app_user, wk.plan.push_rate[None, :], 0.0))
-    p_open = wk.plan.push_open[None, :] * (1.0 - pop.fatigue)[:, None]
+    p_open = wk.plan.push_open[None, :] * (1.0 - pop.fatigue)[:, None] * hunt
     opened = rng_push.binomial(pushes, np.clip(p_open, 0.0, 1.0))
     wk.pushes_opened = opened.astype(np.int32)
     wk.blind_pushes = pushes * wk.plan.push_blind[None, :]
