@@ -47,131 +47,61 @@ def param(default: Any, lo: float | None, hi: float | None, unit: str, doc: str)
 
 
 # --------------------------------------------------------------------------- levers
+def _make_levers() -> type:
+    """The ``Levers`` schema, one float field per declaration of :data:`sim.levers.LEVERS`."""
+    from sim.levers import LEVERS
+
+    fields = [
+        # string annotations, as in every other schema (``from __future__ import annotations``)
+        ("name", "str", field(default="baseline")),
+        ("description", "str", field(default="")),
+        *(
+            (lv.name, "float", param(float(lv.default), lv.lo, lv.hi, lv.unit, lv.doc))
+            for lv in LEVERS
+        ),
+    ]
+    cls = dataclasses.make_dataclass("Levers", fields)
+    cls.__module__ = __name__
+    cls.__doc__ = (
+        "A bank's strategy levers (the focal bank's come from ``strategy/``): one field per "
+        "declaration in :mod:`sim.levers`, with its unit and range."
+    )
+    return cls
+
+
+Levers = _make_levers()
+
+
 @dataclass
-class Levers:
-    """A bank's strategy levers. The focal bank's come from ``strategy/``.
+class LeverCost:
+    """What a lever costs the bank at its real size (see :mod:`sim.levers`)."""
 
-    Each lever is wired to one or more processes (named in ``doc``); docs/ODD.md
-    gives the equations.
-    """
+    invest: float = param(
+        0.0, 0.0, 1e5, "million RMB per unit improved", "one-off, charged in week 0"
+    )
+    weekly: float = param(0.0, 0.0, 1e4, "million RMB per week per unit of level", "running, fixed")
+    per_customer: float = param(
+        0.0, 0.0, 1e4, "RMB per customer per week per unit of level", "running, per customer"
+    )
 
-    name: str = "baseline"
-    description: str = ""
-    # -- channels
-    branch_network: float = param(
-        1.0,
-        0.0,
-        3.0,
-        "x market-average branch density",
-        "branch and ATM reach (choice: branch access)",
-    )
-    branch_quality: float = param(0.5, 0.0, 1.0, "score", "branch experience (experience)")
-    app_quality: float = param(0.5, 0.0, 1.0, "score", "mobile app usability (choice, experience)")
-    online_quality: float = param(0.4, 0.0, 1.0, "score", "web online banking (choice, experience)")
-    messaging_quality: float = param(
-        0.3, 0.0, 1.0, "score", "messaging banking / mini-programs (choice, experience)"
-    )
-    remote_quality: float = param(
-        0.4, 0.0, 1.0, "score", "remote banking: call and video centre (choice, experience)"
-    )
-    open_banking: float = param(
-        0.1,
-        0.0,
-        1.0,
-        "share of partner apps",
-        "bank services embedded in partners' apps (choice: open channel)",
-    )
-    app_scenes: float = param(
-        0.3, 0.0, 1.0, "score", "non-financial scenes and content in the app (needs: app visits)"
-    )
-    # -- incentives
-    rewards: float = param(
-        0.2,
-        0.0,
-        1.0,
-        "intensity",
-        "tiered rewards, points and gamified tasks (choice, switching, cost)",
-    )
-    signup_bonus: float = param(
-        20.0, 0.0, 2000.0, "RMB per new account", "sign-up bonus (switching: partial opens; cost)"
-    )
-    referral_bonus: float = param(
-        0.0,
-        0.0,
-        1000.0,
-        "RMB per referred account",
-        "customers bring customers (marketing response: referrals)",
-    )
-    scene_partnerships: float = param(
-        0.1,
-        0.0,
-        1.0,
-        "share of platform users reached",
-        "batch acquisition through partner scenes (switching)",
-    )
-    # -- marketing
-    event_offers: float = param(
-        0.2, 0.0, 1.0, "share of life events caught", "event-triggered offers (marketing response)"
-    )
-    push_per_week: float = param(
-        1.0,
-        0.0,
-        14.0,
-        "pushes per app user per week",
-        "push notifications (needs: app visits; experience: fatigue)",
-    )
-    push_timing: float = param(
-        0.3, 0.0, 1.0, "score", "push timing follows the login pattern (experience: fatigue)"
-    )
-    cross_sell: float = param(
-        0.05,
-        0.0,
-        1.0,
-        "offers per contact",
-        "cross-sell intensity at touch points (marketing response)",
-    )
-    data_capability: float = param(
-        0.3, 0.0, 1.0, "score", "customer profiles: offer relevance and touches (marketing)"
-    )
-    marketing_budget: float = param(
-        0.3,
-        0.0,
-        50.0,
-        "RMB per own customer per week",
-        "prospect touches for acquisition (switching: partial opens)",
-    )
-    # -- service
-    rm_coverage: float = param(
-        0.1,
-        0.0,
-        1.0,
-        "share of head and mid customers",
-        "relationship managers reachable online (experience: bond)",
-    )
-    human_service: float = param(
-        0.5, 0.0, 1.0, "share of problems", "a human reachable when a problem occurs (experience)"
-    )
-    omnichannel_attribution: float = param(
-        1.0,
-        0.0,
-        1.0,
-        "share of digital sales credited",
-        "0 = branch-only credit: staff pull sales into "
-        "branches, where some customers give up (choice)",
-    )
-    onboarding_friction: float = param(
-        0.3, 0.0, 1.0, "score", "in-person steps to open and bind (switching, platform)"
-    )
-    low_threshold_products: float = param(
-        0.0, 0.0, 1.0, "score", "low-threshold products for the long tail (marketing)"
-    )
-    reactivation: float = param(
-        0.0,
-        0.0,
-        1.0,
-        "share of dormant accounts contacted per month",
-        "reactivation campaigns for dormant accounts (marketing)",
-    )
+
+def _make_lever_costs() -> type:
+    """The market file's ``costs`` section: one :class:`LeverCost` per lever, declared defaults."""
+    from sim.levers import LEVERS
+
+    def default(lv):
+        c = lv.cost
+        return lambda: LeverCost(c.invest, c.weekly, c.per_customer)
+
+    # string annotations, as in every other schema (``from __future__ import annotations``)
+    fields = [(lv.name, "LeverCost", field(default_factory=default(lv))) for lv in LEVERS]
+    cls = dataclasses.make_dataclass("LeverCosts", fields)
+    cls.__module__ = __name__
+    cls.__doc__ = "Each lever's cost in this market (defaults and sources: :mod:`sim.levers`)."
+    return cls
+
+
+LeverCosts = _make_lever_costs()
 
 
 # --------------------------------------------------------------------------- market
@@ -525,6 +455,18 @@ class MarketConfig:
     customers: CustomerMix = field(default_factory=CustomerMix)
     environment: Environment = field(default_factory=Environment)
     behaviour: Behaviour = field(default_factory=Behaviour)
+    customers_represented: float = param(
+        10_000_000.0,
+        1.0,
+        2e9,
+        "customers",
+        "real customers the simulated market stands for: money and counts in summaries and "
+        "reports are scaled by customers_represented / population.size",
+    )
+    discount_rate: float = param(
+        0.08, 0.0, 1.0, "per year", "the bank's discount rate for net present values"
+    )
+    costs: LeverCosts = field(default_factory=LeverCosts)
 
 
 # --------------------------------------------------------------------------- scenario

@@ -53,6 +53,15 @@ def _given(config: DictConfig, key: str) -> bool:
     return any(str(o).split("=", 1)[0].lstrip("+") == key for o in config.hydra.overrides.hydra)
 
 
+def _experiment_source(config: DictConfig) -> str:
+    """The experiment config file a run's ``experiment`` block came from, for messages."""
+    try:
+        name = config.hydra.runtime.choices.get("experiment")
+    except Exception:  # no Hydra runtime (a config composed by hand)
+        name = None
+    return f"configs/experiment/{name}.yaml" if name else "the experiment config"
+
+
 class AggregateCallback(Callback):
     """Guards the experiment folder at the start and aggregates it at the end."""
 
@@ -61,11 +70,13 @@ class AggregateCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Create (or, resuming, lock) the experiment folder; refuse to reuse one otherwise."""
+        from sim import headlines
         from sim.analysis.compare import LOCK_NAME, REPORT_MARKER
 
         sweep = Path(config.hydra.sweep.dir)
         resume = bool(config.get("experiment", {}).get("resume", False))
         try:
+            headlines.from_config(config.get("experiment"), _experiment_source(config))
             inside_results(sweep, "hydra.sweep.dir")
             if not _given(config, "hydra.sweep.dir"):
                 new = new_folder(sweep)  # exclusive: never another experiment's folder
@@ -96,10 +107,13 @@ class AggregateCallback(Callback):
         try:
             if not (sweep / "runs").exists():
                 return
+            from sim import headlines
+
             baseline = str(config.get("experiment", {}).get("baseline", "baseline"))
+            heads = headlines.from_config(config.get("experiment"), _experiment_source(config))
             try:
-                report = aggregate(sweep, baseline=baseline)
-                print_summary(sweep, report, baseline)
+                report = aggregate(sweep, baseline=baseline, headlines=heads)
+                print_summary(sweep, report, baseline, heads)
             except Exception as err:  # Hydra would turn this into a warning: record it
                 AGGREGATION_ERRORS.append(
                     f"{sweep}: aggregation failed: {type(err).__name__}: {err}; the runs are "

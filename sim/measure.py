@@ -60,6 +60,8 @@ class Trackers:
         if t == self.w26:
             ident = pop.alive & (pop.ti_entry < t)
             self.snap26 = {"has": pop.has.copy(), "ident": ident}
+        if t == 0:
+            self.snap0 = pop.has[:, FOCAL] & pop.alive
         if t == self.w13:
             self.snap13 = {"focal": pop.has[:, FOCAL] & pop.alive}
             pop.echannel[:] = 0
@@ -109,6 +111,8 @@ class Trackers:
                 "cost_to_serve": tally.cost_to_serve.copy(),
                 "acquisition_spend": tally.acquisition_spend.copy(),
                 "retention_spend": tally.retention_spend.copy(),
+                "lever_cost": tally.lever_cost.copy(),
+                "investment": tally.investment.copy(),
                 "incentive_spend": tally.bonus_paid + tally.referral_paid + tally.rewards_paid,
                 "app_visits": tally.app_visits.copy(),
                 "gave_up": tally.gave_up.copy(),
@@ -120,6 +124,29 @@ class Trackers:
         """Sum of a tallied quantity over the last ``weeks`` weeks."""
         rows = self.history[-weeks:]
         return sum(r[key] for r in rows)
+
+
+#: The weekly money of the focal bank that makes its profit (costs with a minus sign).
+PROFIT_TERMS = (
+    ("revenue", 1.0),
+    ("cost_to_serve", -1.0),
+    ("acquisition_spend", -1.0),
+    ("retention_spend", -1.0),
+    ("lever_cost", -1.0),
+    ("investment", -1.0),
+)
+
+
+def kpi_profit(k) -> float:
+    """A week's profit from a bank's weekly KPIs (``bank.kpi``), in simulated RMB."""
+    return float(sum(sign * k[key] for key, sign in PROFIT_TERMS))
+
+
+def focal_weekly_profit(model: BankingMarket) -> np.ndarray:
+    """The focal bank's profit of each week of the run, million RMB at its real size."""
+    h = model.trackers.history
+    sim_rmb = np.array([sum(sign * r[key][FOCAL] for key, sign in PROFIT_TERMS) for r in h])
+    return sim_rmb * model.scale / 1e6
 
 
 def compute_outcomes(model: BankingMarket) -> dict[str, float]:
@@ -198,13 +225,26 @@ def compute_outcomes(model: BankingMarket) -> dict[str, float]:
     rev13 = tr.window_sum("revenue", w13)[FOCAL]
     out["cost_to_serve"] = _div(cost13 / w13, hold13)
     out["revenue"] = _div(rev13 / w13, hold13)
-    prof = (
-        tr.window_sum("revenue", w26)
-        - tr.window_sum("cost_to_serve", w26)
-        - tr.window_sum("acquisition_spend", w26)
-        - tr.window_sum("retention_spend", w26)
-    )[FOCAL]
-    out["profit"] = prof * 52 / w26 / 1e6
+    k = model.scale  # real customers per simulated customer
+    weekly = focal_weekly_profit(model)  # million RMB at real scale
+    out["profit"] = float(weekly[-w26:].sum()) * 52 / w26
+    out["profit_horizon"] = float(weekly.sum())
+    discount = (1.0 + float(model.market.discount_rate)) ** (-np.arange(weekly.size) / 52.0)
+    out["npv"] = float((weekly * discount).sum())
+    spend = sum(
+        h[key][FOCAL]
+        for h in tr.history
+        for key in ("acquisition_spend", "retention_spend", "lever_cost", "investment")
+    )
+    out["strategy_spend"] = float(spend) / 1e6 * k
+    out["investment"] = float(sum(h["investment"][FOCAL] for h in tr.history)) / 1e6 * k
+    out["customers"] = n_hold * k / 1e3
+    snap0 = getattr(tr, "snap0", holders)
+    out["retained_customers"] = float((snap0 & holders).sum()) * k / 1e3
+    out["active_customers"] = (
+        float((holders & (pop.ti_last[:, FOCAL] >= t_last - 3)).sum()) * k / 1e3
+    )
+    out["contacts_total"] = float(fc.sum()) / w13 * 52 * k / 1e6
     closes26 = tr.window_sum("closes", w26)[FOCAL] / w26
     close_rate = _div(closes26, hold26)
     margin = out["revenue"] - out["cost_to_serve"]

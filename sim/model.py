@@ -151,7 +151,10 @@ class BankingMarket(mesa.Model):
         focal = cfg.market.focal
         names = [focal] + [n for n in cfg.market.banks if n != focal]
         self.bank_names = names
-        self.params = Params(cfg.market, cfg.strategy, cfg.scenario, names)
+        #: real customers each simulated customer stands for
+        self.scale = float(cfg.market.customers_represented) / int(cfg.population.size)
+        status_quo = cfg.spinup.strategy
+        self.params = Params(cfg.market, cfg.strategy, cfg.scenario, names, status_quo, self.scale)
         shares = np.array([cfg.market.banks[n].share for n in names], dtype=float)
         self.initial_size = int(cfg.population.size)
         if state is None:
@@ -263,6 +266,8 @@ class BankingMarket(mesa.Model):
                 "cost_to_serve": float(tally.cost_to_serve[b]),
                 "acquisition_spend": float(tally.acquisition_spend[b]),
                 "retention_spend": float(tally.retention_spend[b]),
+                "lever_cost": float(tally.lever_cost[b]),
+                "investment": float(tally.investment[b]),
                 "incentive_spend": float(
                     tally.bonus_paid[b] + tally.referral_paid[b] + tally.rewards_paid[b]
                 ),

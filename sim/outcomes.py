@@ -240,10 +240,76 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     _o(
         "profit",
-        "million RMB per year",
+        "million RMB per year at real scale",
         "higher",
         "economics",
-        "Focal revenue minus cost to serve and all marketing spend, last 26 weeks, annualised.",
+        "Focal revenue minus cost to serve, all marketing spend and the levers' running "
+        "costs, last 26 weeks, annualised, at the bank's real size "
+        "(market.customers_represented).",
+    ),
+    _o(
+        "profit_horizon",
+        "million RMB at real scale",
+        "higher",
+        "economics",
+        "Focal profit summed over every week of the run, the week-0 investment included, at "
+        "the bank's real size.",
+    ),
+    _o(
+        "npv",
+        "million RMB at real scale",
+        "higher",
+        "economics",
+        "Net present value of the focal bank's weekly profit over the run (investment "
+        "included), discounted at market.discount_rate a year, at the bank's real size.",
+    ),
+    _o(
+        "strategy_spend",
+        "million RMB at real scale",
+        "info",
+        "economics",
+        "What the focal bank spent over the run on acquisition, retention and its levers "
+        "(running costs and the week-0 investment), at the bank's real size.",
+    ),
+    _o(
+        "investment",
+        "million RMB at real scale",
+        "info",
+        "economics",
+        "The focal bank's one-off investment in week 0: each lever's improvement over the "
+        "bank at rest (the spin-up strategy) times its market.costs.<lever>.invest.",
+    ),
+    _o(
+        "customers",
+        "thousand customers at real scale",
+        "higher",
+        "loyalty",
+        "Focal account holders at the end of the run, at the bank's real size (a total: "
+        "growth shows here, while per-customer rates are diluted by new customers).",
+    ),
+    _o(
+        "retained_customers",
+        "thousand customers at real scale",
+        "higher",
+        "loyalty",
+        "Focal account holders at week 0 who still hold the account at the end, at the "
+        "bank's real size.",
+    ),
+    _o(
+        "active_customers",
+        "thousand customers at real scale",
+        "higher",
+        "traffic",
+        "Focal account holders with an interaction in the last 4 weeks of the run, at the "
+        "bank's real size (active_rate times customers).",
+    ),
+    _o(
+        "contacts_total",
+        "million contacts per year at real scale",
+        "higher",
+        "traffic",
+        "All contacts of customers with the focal bank (transactions and app visits), last 13 "
+        "weeks, annualised, at the bank's real size.",
     ),
     _o(
         "offer_success_rate",

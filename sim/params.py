@@ -22,10 +22,36 @@ import numpy as np
 
 from sim.config import Behaviour, Environment, Levers, ScenarioConfig, Shock
 from sim.errors import ConfigError
+from sim.levers import NAMES as LEVER_NAMES
 
-LEVER_NAMES: tuple[str, ...] = tuple(
-    f.name for f in dataclasses.fields(Levers) if f.name not in ("name", "description")
-)
+
+def lever_costs(market, strategy, status_quo, scale: float) -> SimpleNamespace:
+    """Each lever's cost in simulated units (RMB for the simulated population), per lever.
+
+    ``weekly`` (RMB per week per unit of level) and ``invest`` (RMB for the focal bank's
+    improvement over ``status_quo``) are the market file's real-scale figures divided by
+    ``scale``, so that scaled back up they are what the bank pays; ``per_customer`` stays
+    per customer. ``invest_total`` is the focal bank's one-off investment, in simulated
+    units.
+    """
+    from sim.levers import LEVERS
+
+    costs = getattr(market, "costs", None)
+    weekly, per_customer, invest = {}, {}, {}
+    total = 0.0
+    for lv in LEVERS:
+        c = getattr(costs, lv.name) if costs is not None else lv.cost
+        weekly[lv.name] = 1e6 * float(c.weekly) / scale
+        per_customer[lv.name] = float(c.per_customer)
+        invest[lv.name] = 1e6 * float(c.invest) / scale
+        if status_quo is not None:
+            gain = lv.level(float(getattr(strategy, lv.name))) - lv.level(
+                float(getattr(status_quo, lv.name))
+            )
+            total += invest[lv.name] * max(gain, 0.0)
+    return SimpleNamespace(
+        weekly=weekly, per_customer=per_customer, invest=invest, invest_total=total
+    )
 
 
 def _ranges(cls) -> dict[str, tuple[float | None, float | None]]:
@@ -95,8 +121,21 @@ def shock_weight(shock: Shock, week: int) -> float:
 class Params:
     """Base parameters of a run and their shocked values week by week."""
 
-    def __init__(self, market, strategy: Levers, scenario: ScenarioConfig, bank_names):
-        """Gather the market's and banks' settings; ``bank_names[0]`` is the focal bank."""
+    def __init__(
+        self,
+        market,
+        strategy: Levers,
+        scenario: ScenarioConfig,
+        bank_names,
+        status_quo: Levers | None = None,
+        scale: float = 1.0,
+    ):
+        """Gather the market's and banks' settings; ``bank_names[0]`` is the focal bank.
+
+        ``status_quo``: the focal bank's levers at rest (the spin-up strategy), from which
+        the investment of ``strategy`` is counted; ``scale``: real customers per simulated
+        customer (``market.customers_represented / population.size``).
+        """
         self.bank_names = list(bank_names)
         self.env0 = {
             f.name: getattr(market.environment, f.name) for f in dataclasses.fields(Environment)
@@ -112,6 +151,8 @@ class Params:
         #: each bank's brand constant (market file), in bank order
         self.brand = np.array([float(market.banks[n].brand) for n in self.bank_names])
         self.shocks = [(s, resolve_target(s.target, self.bank_names)) for s in scenario.shocks]
+        self.scale = float(scale)
+        self.costs = lever_costs(market, strategy, status_quo, self.scale)
 
     def at(self, week: int) -> SimpleNamespace:
         """The parameters in force at ``week``: ``.env``, ``.beh``, ``.lev`` namespaces."""

@@ -31,7 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 from sim import runfolder
 from sim.atomic import atomic_write, remove_stale_temporaries, write_error
 from sim.config import Config
-from sim.measure import compute_outcomes
+from sim.measure import compute_outcomes, focal_weekly_profit
 from sim.model import Bank, BankingMarket
 from sim.runfolder import complete_marker
 from sim.validate import validate
@@ -107,6 +107,13 @@ def run(
         "version": package_version(),
         "spinup": {k: v for k, v in model.spinup.items() if k in SPINUP_IDENTITY},
         "outcomes": outcomes,
+        "money": {
+            "unit": "million RMB at the bank's real size",
+            "customers_represented": float(c.market.customers_represented),
+            "scale": model.scale,
+            "discount_rate": float(c.market.discount_rate),
+            "weekly_profit": [float(x) for x in focal_weekly_profit(model)],
+        },
     }
     timings = {"build": t_build, **model.process_seconds, "total": time.perf_counter() - t0}
     timings["spinup"] = {k: v for k, v in model.spinup.items() if k not in SPINUP_IDENTITY}

@@ -84,11 +84,16 @@ def _plain(obj: Any) -> Any:
     return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
 
 
+#: Market keys that only price the outcome (accounting and reporting), never move a customer.
+MONEY_KEYS = ("costs", "customers_represented", "discount_rate")
+
+
 def cache_key(c: Config) -> str:
-    """The hash of everything the spun-up state depends on."""
+    """The hash of everything the spun-up state depends on (money keys excluded)."""
+    market = {k: v for k, v in _plain(spinup_config(c).market).items() if k not in MONEY_KEYS}
     ident = {
         "format": FORMAT,
-        "market": _plain(spinup_config(c).market),
+        "market": market,
         "population": _plain(c.population),
         "seed": int(c.seed),
         "weeks": int(c.spinup.weeks),

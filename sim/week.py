@@ -87,6 +87,8 @@ class Tally:
     retention_spend: np.ndarray = field(init=False)
     cost_to_serve: np.ndarray = field(init=False)
     revenue: np.ndarray = field(init=False)
+    lever_cost: np.ndarray = field(init=False)  # running costs of the levers (sim.levers)
+    investment: np.ndarray = field(init=False)  # one-off: the focal bank's, in week 0
     entries: int = 0
     exits: int = 0
     exit_accounts: int = 0  # accounts that ended because their holder left the market
@@ -121,5 +123,7 @@ class Tally:
             "retention_spend",
             "cost_to_serve",
             "revenue",
+            "lever_cost",
+            "investment",
         ):
             setattr(self, name, _zeros(B))

@@ -225,7 +225,9 @@ def test_failed_and_incomplete_runs_are_reported_and_the_report_is_made(experime
         assert text in md and text in page
     assert INTERRUPTED in md
     assert "2 failed, 1 incomplete" in md
-    assert "Loyalty ranking: retention_26w" in md and "Traffic ranking: contacts_per_customer" in md
+    assert "Loyalty ranking: retention_26w" in md and "Traffic ranking: active_customers" in md
+    assert "Money ranking: npv" in md and "## Decision summary" in md
+    assert (exp / "business.csv").exists()
     assert "distinguishable from noise?" in md
     assert not list(exp.rglob("*.tmp"))  # every file went through a temporary file and a rename
 

@@ -46,13 +46,15 @@ from scipy import stats
 
 from sim import atomic
 from sim.atomic import WriteError, remove_stale_temporaries
+from sim.headlines import DEFAULT as DEFAULT_HEADLINES
 from sim.outcomes import OUTCOMES, outcome
 from sim.runfolder import IncompleteRunError, read_summary
 
-LOYALTY_HEADLINE = "retention_26w"
-TRAFFIC_HEADLINE = "contacts_per_customer"
-#: The headline outcome of each ranking; :func:`rank` also accepts these keys.
-HEADLINES: dict[str, str] = {"loyalty": LOYALTY_HEADLINE, "traffic": TRAFFIC_HEADLINE}
+#: The default headline outcome of each ranking (:mod:`sim.headlines`; an experiment
+#: config may name others); :func:`rank` also accepts these keys.
+HEADLINES: dict[str, str] = dict(DEFAULT_HEADLINES)
+LOYALTY_HEADLINE = HEADLINES["loyalty"]
+TRAFFIC_HEADLINE = HEADLINES["traffic"]
 
 COMPLETE = "COMPLETE"
 FAILED = "FAILED"
@@ -478,18 +480,29 @@ def write_csv(df: pd.DataFrame, path: Path) -> Path:
     return atomic_write(path, df.to_csv(index=False, lineterminator="\n"))
 
 
-def aggregate(exp_dir: Path | str, baseline: str = "baseline", confidence: float = 0.95) -> Path:
+def aggregate(
+    exp_dir: Path | str,
+    baseline: str = "baseline",
+    confidence: float = 0.95,
+    headlines: dict[str, str] | None = None,
+) -> Path:
     """Post-process an experiment folder; returns the path of ``report.md``.
 
-    Writes ``experiment.csv``, ``failed.csv``, ``comparison.csv``, ``plots/*.png``,
-    ``report.md`` and ``report.html`` into ``exp_dir``, each atomically. Failed
-    and incomplete runs are listed; the complete ones still make the report.
+    Writes ``experiment.csv``, ``failed.csv``, ``comparison.csv``, ``business.csv``
+    (:mod:`sim.analysis.business`), ``plots/*.png``, ``report.md`` and ``report.html``
+    into ``exp_dir``, each atomically. Failed and incomplete runs are listed; the
+    complete ones still make the report. ``headlines``: the loyalty, traffic and money
+    outcomes (:mod:`sim.headlines`).
     """
+    from sim.analysis.business import business_case
     from sim.analysis.report import write_report
+
+    headlines = headlines or HEADLINES
 
     exp_dir = Path(exp_dir)
     table, failed, meta = collect_with_meta(exp_dir)
     comparison = compare(table, baseline, confidence)
+    business = business_case(exp_dir, table, baseline, confidence)
     try:
         (exp_dir / REPORT_MARKER).unlink(missing_ok=True)
     except OSError as err:
@@ -500,8 +513,12 @@ def aggregate(exp_dir: Path | str, baseline: str = "baseline", confidence: float
         write_csv(table, exp_dir / "experiment.csv"),
         write_csv(failed, exp_dir / "failed.csv"),
         write_csv(comparison, exp_dir / "comparison.csv"),
+        write_csv(business, exp_dir / "business.csv"),
     ]
-    report = write_report(exp_dir, table, failed, comparison, baseline, meta=meta)
+    report = write_report(
+        exp_dir, table, failed, comparison, baseline, meta=meta, business=business,
+        headlines=headlines,
+    )  # fmt: skip
     written += sorted((exp_dir / "plots").glob("*.png")) if (exp_dir / "plots").is_dir() else []
     written += [report.with_suffix(".html"), report]
     counts = {
@@ -545,8 +562,14 @@ def _interval(lo: Any, hi: Any) -> str:
     return fmt_interval(lo, hi)
 
 
-def print_summary(exp_dir: Path | str, report: Path | str, baseline: str = "baseline") -> None:
-    """Print the loyalty and traffic rankings of every scenario and the report's paths."""
+def print_summary(
+    exp_dir: Path | str,
+    report: Path | str,
+    baseline: str = "baseline",
+    headlines: dict[str, str] | None = None,
+) -> None:
+    """Print the headline rankings (loyalty, traffic, money) of every scenario and the paths."""
+    headlines = headlines or HEADLINES
     exp_dir, report = Path(exp_dir), Path(report)
     names = {"strategy": str, "scenario": str, "baseline": str, "run": str}
     comparison = pd.read_csv(exp_dir / "comparison.csv", dtype=names)
@@ -567,7 +590,7 @@ def print_summary(exp_dir: Path | str, report: Path | str, baseline: str = "base
             )
             continue
         level = round(100 * float(c["confidence"].iloc[0]))
-        for label, headline in HEADLINES.items():
+        for label, headline in headlines.items():
             o = outcome(headline)
             r = rank(comparison, scenario, headline, baseline)
             print(

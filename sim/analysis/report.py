@@ -530,10 +530,10 @@ def _ranking_table(comparison: pd.DataFrame, scenario: str, headline: str, basel
     )
 
 
-def _noise_paragraph(c: pd.DataFrame, scenario: str) -> Block:
+def _noise_paragraph(c: pd.DataFrame, scenario: str, headlines: dict[str, str]) -> Block:
     """Plain English: which headline differences are not distinguishable from noise."""
     parts = []
-    for label, headline in HEADLINES.items():
+    for label, headline in headlines.items():
         h = c[c["outcome"] == headline]
         noise = sorted(h.loc[(h["n_pairs"] >= 2) & ~h["distinguishable"], "strategy"])
         few = sorted(h.loc[h["n_pairs"] < 2, "strategy"])
@@ -592,6 +592,112 @@ def _noise_paragraph(c: pd.DataFrame, scenario: str) -> Block:
             "same runs."
         )
     return _p(f"**Scenario {scenario}.** " + " ".join(parts))
+
+
+def _headline_cell(c: pd.DataFrame, strategy: str, name: str) -> tuple[str, str]:
+    """``difference [interval]`` of one headline and its verdict word."""
+    r = c[(c["strategy"] == strategy) & (c["outcome"] == name)]
+    if r.empty or int(r["n_pairs"].iloc[0]) < 2:
+        return "-", "not assessed"
+    r = r.iloc[0]
+    cell = f"{fmt(r['diff'], True)} {fmt_interval(r['ci_low'], r['ci_high'])}"
+    if not r["distinguishable"]:
+        return cell, "noise"
+    return cell, ("better" if bool(r["better"]) else "worse")
+
+
+def _verdict(words: dict[str, str], headlines: dict[str, str]) -> str:
+    better = [k for k in headlines if words[k] == "better"]
+    worse = [k for k in headlines if words[k] == "worse"]
+    if not better and not worse:
+        return "no headline distinguishable from the baseline"
+    if not worse:
+        return "better on " + " and ".join(better) + ", worse on none"
+    if not better:
+        return "worse on " + " and ".join(worse)
+    return f"trade-off: better on {' and '.join(better)}, worse on {' and '.join(worse)}"
+
+
+def decision_blocks(
+    comparison: pd.DataFrame,
+    business: pd.DataFrame | None,
+    baseline: str,
+    headlines: dict[str, str],
+    level: int,
+) -> list[Block]:
+    """The decision summary (headlines weighed together) and the business case per scenario."""
+    out = [_h(2, "Decision summary")]
+    names = ", ".join(
+        f"{k} `{v}` ({BY_NAME[v].unit}; {_direction_text(BY_NAME[v])})"
+        for k, v in headlines.items()
+    )
+    out.append(
+        _p(
+            f"Each strategy against `{baseline}` on the three headlines ({names}): the paired "
+            f"difference with its {level}% interval and the verdict. Money is at the bank's "
+            "real size (the market file's `customers_represented`), every lever's cost "
+            "included (`market.costs`; most figures are assumptions, see `sim/levers.py`)."
+        )
+    )
+    for sc in sorted(comparison["scenario"].unique()):
+        c = comparison[comparison["scenario"] == sc]
+        rows, dilution = [], []
+        for st in sorted(c["strategy"].unique()):
+            cells, words = {}, {}
+            for label, name in headlines.items():
+                cells[label], words[label] = _headline_cell(c, st, name)
+            rows.append({"strategy": st, **cells, "verdict": _verdict(words, headlines)})
+            grew = c[(c["strategy"] == st) & (c["outcome"] == "customers")]
+            rate = c[(c["strategy"] == st) & (c["outcome"] == "active_rate")]
+            if (
+                len(grew)
+                and len(rate)
+                and bool(grew["better"].fillna(False).iloc[0])
+                and bool(rate["distinguishable"].iloc[0])
+                and not bool(rate["better"].fillna(True).iloc[0])
+            ):
+                dilution.append(st)
+        out.append(_h(3, f"Scenario {sc}"))
+        out.append(_t(pd.DataFrame(rows)))
+        if dilution:
+            out.append(
+                _p(
+                    f"Dilution: {_codes(dilution)} gain customers in total (`customers`) while "
+                    "their per-customer activity (`active_rate`) falls: new customers are less "
+                    "active at first, so per-customer rates understate them. The totals "
+                    "(`active_customers`, `contacts_total`) count them."
+                )
+            )
+        if business is None or business.empty:
+            continue
+        bz = business[business["scenario"] == sc]
+        if bz.empty:
+            continue
+        out.append(_h(4, f"Business case, scenario {sc}"))
+        out.append(
+            _p(
+                "Paired by seed against the baseline, at the bank's real size: incremental "
+                "profit and NPV over the run (the week-0 investment included), the extra "
+                "spend, the payback week (from which the cumulative extra profit stays at or "
+                "above zero), the extra spend per extra customer retained or active, and the "
+                f"profit returned per RMB of extra spend; {level}% intervals (Student-t over "
+                "seeds; a paired bootstrap for the ratios). Definitions: "
+                "`sim/analysis/business.py`."
+            )
+        )
+        table = []
+        for st, g in bz.groupby("strategy", sort=True):
+            row: dict[str, str] = {"strategy": st}
+            for r in g.itertuples(index=False):
+                v = fmt(r.value, r.measure.startswith("incremental") or r.measure == "extra_spend")
+                if math.isfinite(r.ci_low) and math.isfinite(r.ci_high):
+                    v += " " + fmt_interval(r.ci_low, r.ci_high)
+                if r.note:
+                    v += f" ({r.note})"
+                row[f"{r.measure} ({r.unit})"] = v
+            table.append(row)
+        out.append(_t(pd.DataFrame(table)))
+    return out
 
 
 def _full_table(g: pd.DataFrame) -> pd.DataFrame:
@@ -696,8 +802,11 @@ def build_blocks(
     plots: list[Plot],
     notes: list[str],
     meta: pd.DataFrame | None = None,
+    business: pd.DataFrame | None = None,
+    headlines: dict[str, str] | None = None,
 ) -> list[Block]:
     """The report's content, rendered by :func:`render_markdown` and :func:`render_html`."""
+    headlines = headlines or HEADLINES
     level = _level(comparison)
     scenarios = sorted(table["scenario"].unique()) if len(table) else []
     strategies = _strategy_order(table["strategy"], baseline) if len(table) else []
@@ -733,6 +842,10 @@ def build_blocks(
     if len(table) or len(failed):
         b.append(_p("Complete runs per strategy and scenario:"))
         b.append(_t(_runs_grid(table, failed, baseline)))
+
+    # ---- the decision summary and the business case
+    if len(comparison):
+        b.extend(decision_blocks(comparison, business, baseline, headlines, level))
 
     # ---- how to read
     b.append(_h(2, "How to read this"))
@@ -783,7 +896,7 @@ def build_blocks(
                 )
             )
             continue
-        for label, headline in HEADLINES.items():
+        for label, headline in headlines.items():
             o = BY_NAME[headline]
             b.append(_h(4, f"{label.capitalize()} ranking: {headline}"))
             b.append(
@@ -793,7 +906,7 @@ def build_blocks(
                 )
             )
             b.append(_t(_ranking_table(comparison, sc, headline, baseline)))
-        b.append(_noise_paragraph(c, sc))
+        b.append(_noise_paragraph(c, sc, headlines))
 
     # ---- full table
     if len(comparison):
@@ -867,6 +980,9 @@ def build_blocks(
                 "every outcome).",
                 "`comparison.csv`: per scenario, strategy and outcome: pairs, means, paired "
                 "difference and interval, unpaired interval, p-value, distinguishable, better.",
+                "`business.csv`: per scenario and strategy, the business case against the "
+                "baseline (incremental profit and NPV, extra spend, payback week, cost per "
+                "extra retained and active customer, return on spend) with intervals.",
                 "`failed.csv`: failed and incomplete runs with their errors.",
                 "`plots/`: the plots above (PNG).",
                 "`REPORT_COMPLETE`: written after every file above, with their SHA-256; "
@@ -977,11 +1093,15 @@ def write_report(
     comparison: pd.DataFrame,
     baseline: str,
     meta: pd.DataFrame | None = None,
+    business: pd.DataFrame | None = None,
+    headlines: dict[str, str] | None = None,
 ) -> Path:
     """Write the plots, ``report.md`` and ``report.html`` (atomically); returns report.md."""
     exp_dir = Path(exp_dir)
     plots, notes = write_plots(exp_dir, table, comparison, baseline)
-    blocks = build_blocks(exp_dir, table, failed, comparison, baseline, plots, notes, meta)
+    blocks = build_blocks(
+        exp_dir, table, failed, comparison, baseline, plots, notes, meta, business, headlines
+    )
     atomic_write(exp_dir / "report.html", render_html(blocks, f"Experiment {exp_dir.name}"))
     return atomic_write(exp_dir / "report.md", render_markdown(blocks))
 

@@ -44,6 +44,7 @@ from sim.analysis.sensitivity import (
     new_output_folder,
     parse_seeds,
 )
+from sim.headlines import DEFAULT as HEADLINE_DEFAULTS
 
 
 # --------------------------------------------------------------------------- reading
@@ -407,7 +408,11 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m sim.analysis.robustness", description=__doc__.split("\n\n")[0]
     )
     ap.add_argument("--experiment", help="experiment folder to read (else the grid is run)")
-    ap.add_argument("--outcome", default="retention_26w", help="outcome (sim/outcomes.py)")
+    ap.add_argument(
+        "--outcome",
+        default=HEADLINE_DEFAULTS["loyalty"],
+        help="outcome (sim/outcomes.py); default: the loyalty headline (sim/headlines.py)",
+    )
     ap.add_argument(
         "--direction",
         choices=("higher", "lower"),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from sim.config import Levers, field_meta
+from sim import levers
 from sim.params import LEVER_NAMES
 from sim.paths import CONFIG_DIR, SCENARIO_DIR
 
@@ -27,49 +27,8 @@ DEFAULT_SIZE = 20_000
 #: Weeks in a game round (a quarter).
 WEEKS_PER_ROUND = 13
 
-#: The focal bank's levers by theme, in the order of ``sim.config.Levers``.
-LEVER_GROUPS: dict[str, tuple[str, ...]] = {
-    "Channels": (
-        "branch_network",
-        "branch_quality",
-        "app_quality",
-        "online_quality",
-        "messaging_quality",
-        "remote_quality",
-        "open_banking",
-        "app_scenes",
-    ),
-    "Incentives": ("rewards", "signup_bonus", "referral_bonus", "scene_partnerships"),
-    "Marketing": (
-        "event_offers",
-        "push_per_week",
-        "push_timing",
-        "cross_sell",
-        "data_capability",
-        "marketing_budget",
-    ),
-    "Service": (
-        "rm_coverage",
-        "human_service",
-        "omnichannel_attribution",
-        "onboarding_friction",
-        "low_threshold_products",
-        "reactivation",
-    ),
-}
-_grouped = {n for names in LEVER_GROUPS.values() for n in names}
-_missing = tuple(n for n in LEVER_NAMES if n not in _grouped)
-if _missing:  # a lever added to sim.config.Levers shows up rather than disappearing
-    LEVER_GROUPS["Other"] = _missing
-
-#: Slider steps for levers whose range is not [0, 1].
-_STEPS = {
-    "branch_network": 0.05,
-    "signup_bonus": 10.0,
-    "referral_bonus": 10.0,
-    "push_per_week": 0.5,
-    "marketing_budget": 0.1,
-}
+#: The focal bank's levers by theme (the declarations' groups, :mod:`sim.levers`).
+LEVER_GROUPS: dict[str, tuple[str, ...]] = dict(levers.GROUPS)
 
 #: Readable bank names for the default market's banks.
 BANK_LABELS = {
@@ -96,12 +55,9 @@ class LeverSpec:
 
 @functools.cache
 def lever_spec(name: str) -> LeverSpec:
-    """The spec of one lever, from the field metadata of ``sim.config.Levers``."""
-    meta = field_meta(Levers, name)
-    lo, hi = float(meta["lo"]), float(meta["hi"])
-    step = _STEPS.get(name, 0.01 if hi - lo <= 1 else (hi - lo) / 100)
-    label = name.replace("_", " ").capitalize()
-    return LeverSpec(name, label, lo, hi, meta.get("unit", ""), meta.get("doc", ""), step)
+    """The spec of one lever, from its declaration in :mod:`sim.levers`."""
+    lv = levers.BY_NAME[name]
+    return LeverSpec(name, lv.label, lv.lo, lv.hi, lv.unit, lv.doc, lv.slider_step)
 
 
 def check_lever(name: str, value: float) -> float:

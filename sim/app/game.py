@@ -16,8 +16,10 @@ Plain Python (no browser needed): the workshop UI (:mod:`sim.app.ui`) sits on to
     end of the round as a percentage of those at its start (ties: contacts per
     customer);
   - **profit**: revenue - cost to serve - marketing spend (acquisition and
-    retention spend, bonuses and rewards included) over the round, per
-    customer at the start of the round.
+    retention spend, bonuses and rewards included) - the levers' running costs
+    (``market.costs``, :mod:`sim.levers`) over the round, per customer at the
+    start of the round. (Lever changes between rounds charge no one-off
+    investment yet: only a run's week 0 does.)
 
   The best of B banks on a dimension earns B points, the worst 1; the points
   add up over the rounds.
@@ -50,6 +52,7 @@ from sim.app.common import (
     loads,
     session_path,
 )
+from sim.measure import kpi_profit
 from sim.params import LEVER_NAMES
 from sim.paths import results_dir
 
@@ -68,7 +71,8 @@ COLUMNS = {
     "active": "customers with an interaction in the last 4 weeks",
     "traffic_pct": "active customers at round end / at round start (%)",
     "contacts_per_customer": "channel contacts in the round per round-start customer",
-    "profit_k": "revenue - cost to serve - marketing spend in the round (thousand RMB)",
+    "profit_k": "revenue - cost to serve - marketing spend - lever running costs in the round "
+    "(thousand RMB, simulated market)",
     "profit_per_customer": "round profit per round-start customer (RMB)",
     "points_round": "points this round (loyalty + traffic + profit)",
     "points_total": "points over all rounds played",
@@ -242,12 +246,7 @@ class Game:
                 m.step()
                 for bank in m.bank_list:
                     k = bank.kpi
-                    sums["profit"][bank.index] += (
-                        k["revenue"]
-                        - k["cost_to_serve"]
-                        - k["acquisition_spend"]
-                        - k["retention_spend"]
-                    )
+                    sums["profit"][bank.index] += kpi_profit(k)
                     sums["contacts"][bank.index] += sum(
                         v for key, v in k.items() if key.startswith("contacts_")
                     )

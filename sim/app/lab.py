@@ -20,6 +20,7 @@ import pandas as pd
 
 from sim.app.common import DEFAULT_SIZE, bank_label, build_model, check_lever
 from sim.config import CHANNELS, COHORTS, SEGMENTS
+from sim.measure import kpi_profit
 from sim.params import LEVER_NAMES
 
 #: Channel groups drawn in the channel-mix chart.
@@ -62,7 +63,7 @@ def _week_row(model) -> dict:
         "payments": k["payments"],
         "payment_share": k["payments"] / max(all_pay, 1),
         "market_bank_share": mk["bank_payment_share"],
-        "profit": k["revenue"] - k["cost_to_serve"] - k["acquisition_spend"] - k["retention_spend"],
+        "profit": kpi_profit(k),
         "contacts": total_contacts,
     }
     for group, chans in CHANNEL_GROUPS.items():

@@ -9,12 +9,25 @@
   per account opened through a partner scene, charged in switching);
 * retention spend: ``offers shown to customers * cost_existing_touch + pushes *
   cost_push + rewards + reactivation contacts * cost_existing_touch``;
-* rewards: ``cost_reward_point * rewards[b]`` per contact, accrued as points.
+* rewards: ``cost_reward_point * rewards[b]`` per contact, accrued as points;
+* lever costs (:mod:`sim.levers`, ``market.costs``): running
+  ``sum_l level_l[b] * (weekly_l / scale + per_customer_l * customers[b])`` and, in
+  week 0 of a recorded run, the focal bank's one-off investment
+  ``sum_l invest_l / scale * max(level_l(strategy) - level_l(status quo), 0)``, where
+  ``level`` is the lever's value (``hi - value`` for onboarding friction), ``scale``
+  the real customers per simulated customer and the status quo the spin-up
+  strategy (the bank at rest). Money is thus in simulated units throughout: times
+  ``scale`` it is the bank's at its real size.
+
+Profit = revenue - cost to serve - acquisition spend - retention spend - lever
+costs - investment.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from sim.levers import LEVERS
 
 
 def run(model) -> None:
@@ -28,6 +41,14 @@ def run(model) -> None:
     tally.cost_to_serve += tally.contacts @ beh.cost_per_contact[: tally.contacts.shape[1]]
     tally.cost_to_serve += tally.rm_contacts * beh.cost_rm_contact
     customers = pop.has.sum(axis=0)
+    costs = model.params.costs
+    for lv in LEVERS:
+        level = lv.level(getattr(lev, lv.name))
+        tally.lever_cost += level * (
+            costs.weekly[lv.name] + costs.per_customer[lv.name] * customers
+        )
+    if model.t == 0 and model.recording:
+        tally.investment[0] += costs.invest_total
     tally.cost_to_serve += beh.branch_fixed_cost * lev.branch_network * customers
     reward_per_contact = beh.cost_reward_point * lev.rewards
     pop.points += (wk.contacts * reward_per_contact[None, :]).astype(np.float32)
