@@ -159,6 +159,17 @@ def simulate(c: Config, progress=None) -> dict[str, np.ndarray]:
         model.step()
         if progress is not None:
             progress(model.t)
+    alive, size = int(model.pop.alive.sum()), int(c.population.size)
+    if not 0.5 * size <= alive <= 2.0 * size:
+        env = c.market.environment
+        print(
+            f"warning: the market at rest holds {alive:,} customers after a {c.spinup.weeks}-week "
+            f"spin-up, not the {size:,} of population.size: its entries "
+            f"(market.environment.entry_rate = {env.entry_rate:g}) do not balance its exits "
+            f"(exit_rate = {env.exit_rate:g}); per-customer outcomes of so small or large a "
+            "market may be undefined (NaN)",
+            file=sys.stderr,
+        )
     return export_state(model)
 
 

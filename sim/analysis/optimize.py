@@ -58,6 +58,7 @@ from sim.analysis.sensitivity import (
     read_design,
     run_one,
 )
+from sim.headlines import DEFAULT as HEADLINE_DEFAULTS
 from sim.paths import CONFIG_DIR
 
 DEFAULT_DESIGN = CONFIG_DIR / "design" / "optimize.yaml"
@@ -142,7 +143,8 @@ def make_design(data: dict, where: str = "design") -> OptDesign:
     objectives = []
     for i, spec in enumerate(data.get("objectives") or []):
         if isinstance(spec, str):
-            spec = {"outcome": spec}
+            # a headline's key (loyalty, traffic, money: sim/headlines.py) or an outcome
+            spec = {"outcome": HEADLINE_DEFAULTS.get(spec, spec)}
         parts = spec.get("sum") or [spec.get("outcome")]
         bad = [p for p in parts if p not in BY_NAME]
         if bad:
