@@ -153,6 +153,10 @@ class Params:
         self.shocks = [(s, resolve_target(s.target, self.bank_names)) for s in scenario.shocks]
         self.scale = float(scale)
         self.costs = lever_costs(market, strategy, status_quo, self.scale)
+        #: one-off investments due by week, per bank (simulated units), charged by accounting
+        #: on top of the focal bank's week-0 ``costs.invest_total`` (the team game puts the
+        #: investment of its lever changes between rounds here, :mod:`sim.app.game`)
+        self.invest_due: dict[int, np.ndarray] = {}
 
     def at(self, week: int) -> SimpleNamespace:
         """The parameters in force at ``week``: ``.env``, ``.beh``, ``.lev`` namespaces."""

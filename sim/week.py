@@ -88,7 +88,7 @@ class Tally:
     cost_to_serve: np.ndarray = field(init=False)
     revenue: np.ndarray = field(init=False)
     lever_cost: np.ndarray = field(init=False)  # running costs of the levers (sim.levers)
-    investment: np.ndarray = field(init=False)  # one-off: the focal bank's, in week 0
+    investment: np.ndarray = field(init=False)  # one-off: focal's in week 0, and any due
     entries: int = 0
     exits: int = 0
     exit_accounts: int = 0  # accounts that ended because their holder left the market

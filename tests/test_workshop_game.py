@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim.app.common import LEVER_GROUPS, WEEKS_PER_ROUND, lever_spec, session_path
-from sim.app.game import Game, saved_sessions, workshop_dir
+from sim.app.game import COLUMNS, Game, columns, saved_sessions, scoring, workshop_dir
+from sim.errors import ConfigError
+from sim.headlines import DEFAULT as HEADLINES
+from sim.levers import BY_NAME
 from sim.model import Bank
-from sim.params import LEVER_NAMES
+from sim.params import LEVER_NAMES, lever_costs
 
 SIZE = 3000
 TEAMS = {"Red": "focal", "Blue": "state_a", "Green": "city"}
@@ -151,6 +156,7 @@ def test_save_and_load_round_trip(played):
     assert path.is_file() and saved_sessions() == ["team-day_1"]
     h = Game.load("team-day_1")
     assert h.teams == g.teams and h.round == g.round and h.week == g.week
+    assert h.headlines == g.headlines == HEADLINES
     assert (h.scenario, h.size, h.seed, h.rounds) == (g.scenario, g.size, g.seed, g.rounds)
     _assert_same(_state(h.model), _state(g.model))
     pd.testing.assert_frame_equal(h.leaderboard(), g.leaderboard())
@@ -236,3 +242,139 @@ def test_lab_session_strategy_against_baseline():
     assert lab.levers()["rewards"] == pytest.approx(0.7)
     with pytest.raises(ValueError):
         lab.reset(scenario="../none")
+
+
+# --------------------------------------------------------------------------- investment
+def _invest(g: Game, new: dict[str, float], old: dict[str, float]) -> float:
+    """The one-off investment of moving from ``old`` to ``new`` levers (sim.params.lever_costs)."""
+    m = g.model
+    costs = lever_costs(m.market, SimpleNamespace(**new), SimpleNamespace(**old), m.scale)
+    return costs.invest_total
+
+
+def _booked(g: Game, week: int) -> np.ndarray:
+    """The investment the model's accounting booked per bank in ``week``."""
+    return g.model.trackers.history[week]["investment"]
+
+
+def test_costed_levers_are_the_ones_tested():
+    assert BY_NAME["app_quality"].cost.invest > 0 and BY_NAME["data_capability"].cost.invest > 0
+    assert BY_NAME["push_timing"].cost.invest > 0
+    assert BY_NAME["rewards"].cost.invest == 0 and BY_NAME["signup_bonus"].cost.invest == 0
+
+
+def test_round_one_charges_the_levers_raised_over_the_market_at_rest(played):
+    g, lb1, lb2, *_ = played
+    focal = g.history[0].levers["focal"]
+    expected = _invest(g, focal, g.rest_levers("focal"))
+    # app_quality 0.5 -> 0.95 and push_timing 0.3 -> 0.9 (the baseline is the spin-up's)
+    m = g.model
+    by_hand = 1e6 / m.scale * (200.0 * 0.45 + 20.0 * 0.6)
+    assert expected == pytest.approx(by_hand, rel=1e-12) and expected > 0
+    booked = _booked(g, 0)
+    assert booked[0] == expected and (booked[1:] == 0).all()  # the sign-up bonus: no invest
+    assert all((_booked(g, w) == 0).all() for w in range(1, 26))  # only the round's first week
+    by1 = lb1.set_index("bank")["investment_k"]
+    assert by1["focal"] == round(expected / 1000, 1) and (by1.drop("focal") == 0).all()
+    assert (lb2["investment_k"] == 0).all()  # round 2 raised only rewards (no invest)
+
+
+def test_raising_a_lever_between_rounds_charges_that_bank():
+    """Two games alike but for one house bank's data capability raised in round 2."""
+    games = [Game({"Solo": "focal"}, size=SIZE, seed=1, rounds=3) for _ in range(2)]
+    for g in games:
+        g.play_round()
+    raised, same = games
+    old = raised.levers("city")
+    assert old["data_capability"] < 1.0
+    raised.set_levers("city", {"data_capability": 1.0, "app_quality": old["app_quality"] + 0.2})
+    assert raised.investment_due("city") > 0 and same.investment_due("city") == 0
+    lb_r, lb_s = (g.play_round().set_index("bank") for g in games)
+    expected = _invest(raised, raised.levers("city"), old)
+    by_hand = 1e6 / raised.model.scale * (250.0 * (1.0 - old["data_capability"]) + 200.0 * 0.2)
+    assert expected == pytest.approx(by_hand, rel=1e-12)
+    city = raised.bank_index("city")
+    booked = _booked(raised, 13)
+    assert booked[city] == expected
+    assert (np.delete(booked, city) == 0).all() and (_booked(same, 13) == 0).all()
+    assert lb_r.loc["city", "investment_k"] == round(expected / 1000, 1)
+    assert (lb_s["investment_k"] == 0).all()
+    # the investment is in the bank's profit: lower than without the change
+    assert lb_r.loc["city", "profit_k"] < lb_s.loc["city", "profit_k"]
+    assert lb_r.loc["city", "profit_per_customer"] < lb_s.loc["city", "profit_per_customer"]
+    # lowering a lever charges nothing (and refunds nothing)
+    raised.set_lever("city", "data_capability", 0.0)
+    assert raised.investment_due("city") == 0
+    lb3 = raised.play_round()
+    assert (_booked(raised, 26) == 0).all() and (lb3["investment_k"] == 0).all()
+
+
+def test_back_and_replay_recount_the_investment():
+    g = Game({"Solo": "state_a"}, size=SIZE, seed=1, rounds=2)
+    g.play_round()
+    before = _state(g.model)
+    old = g.levers("state_a")
+    g.set_lever("state_a", "app_quality", 1.0)
+    expected = _invest(g, g.levers("state_a"), old)
+    b = g.bank_index("state_a")
+    lb = g.play_round()
+    assert _booked(g, 13)[b] == expected > 0
+    g.back()
+    state = _state(g.model)
+    state["lev0"] = before["lev0"]
+    _assert_same(state, before)
+    assert 13 not in g.model.params.invest_due
+    # the same change replayed: the same charge; undone and lowered instead: none
+    pd.testing.assert_frame_equal(g.play_round(), lb)
+    assert _booked(g, 13)[b] == expected
+    g.back()
+    g.set_lever("state_a", "app_quality", old["app_quality"] - 0.1)
+    g.play_round()
+    assert (_booked(g, 13) == 0).all()
+
+
+def test_round_one_replaces_the_week_zero_charge_of_the_strategy():
+    """The focal bank's investment counts from the spin-up's levers, never twice."""
+    g = Game({"Solo": "focal"}, size=SIZE, seed=1, rounds=1, strategy="app_ecosystem")
+    strategy_invest = g.model.params.costs.invest_total
+    assert strategy_invest == _invest(g, g.start_levers("focal"), g.rest_levers("focal")) > 0
+    assert g.investment_due("focal") == strategy_invest  # the strategy kept as it is
+    g.set_lever("focal", "app_quality", 0.6)  # 0.5 at rest, 0.75 in the strategy
+    expected = _invest(g, g.levers("focal"), g.rest_levers("focal"))
+    assert 0 < expected < strategy_invest
+    g.play_round()
+    assert _booked(g, 0)[0] == expected and (_booked(g, 0)[1:] == 0).all()
+
+
+# --------------------------------------------------------------------------- headlines
+def test_scoring_names_the_experiments_headlines():
+    lines = scoring()
+    assert list(lines) == list(HEADLINES) == ["loyalty", "traffic", "money"]
+    for key, col in (
+        ("loyalty", "retention_pct"),
+        ("traffic", "traffic_pct"),
+        ("money", "profit_per_customer"),
+    ):
+        assert COLUMNS[col].startswith(f"{key}: ")
+        assert f"counterpart of {HEADLINES[key]}" in COLUMNS[col] and lines[key] in COLUMNS[col]
+    assert "retention_26w" in COLUMNS["retention_pct"]
+    assert "active_customers" in COLUMNS["traffic_pct"]
+    money = COLUMNS["profit_per_customer"]
+    assert "npv" in money and "investment" in money and "per round-start customer" in money
+    assert "investment" in COLUMNS["profit_k"] and "thousand RMB" in COLUMNS["investment_k"]
+    assert "loyalty + traffic + money" in COLUMNS["points_round"]
+    # another headline named: the column says so; a wrong one is refused
+    other = columns({"loyalty": "customer_share"})
+    assert "counterpart of customer_share" in other["retention_pct"]
+    assert other["traffic_pct"] == COLUMNS["traffic_pct"]
+    with pytest.raises(ConfigError, match="not an outcome"):
+        Game({"Solo": "focal"}, size=SIZE, rounds=1, headlines={"money": "no_such_outcome"})
+    with pytest.raises(ConfigError, match="unknown key"):
+        scoring({"profit": "npv"})
+
+
+def test_leaderboard_columns_are_described(played):
+    g, lb1, *_ = played
+    assert list(lb1.columns) == list(COLUMNS) == list(g.columns())
+    assert g.scoring() == scoring()
+    assert list(g.leaderboard(1).columns) == list(COLUMNS)

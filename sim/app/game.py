@@ -8,21 +8,38 @@ Plain Python (no browser needed): the workshop UI (:mod:`sim.app.ui`) sits on to
   (:meth:`Game.set_lever`), then :meth:`Game.play_round` advances the market
   13 weeks and scores the round.
 * The leaderboard ranks the banks on three dimensions, each size-neutral so a
-  small bank can beat a large one:
+  small bank can beat a large one. They are named like the experiment's headline
+  outcomes (:mod:`sim.headlines`: loyalty, traffic, money; ``Game(headlines=...)``
+  names others), and each is the round's counterpart of its headline
+  (:func:`scoring` says so in one line each, the leaderboard's :data:`COLUMNS` too):
 
-  - **loyalty**: retention, the share of the bank's customers at the start of
-    the round who still hold an account at its end;
-  - **traffic**: active customers (an interaction in the last 4 weeks) at the
-    end of the round as a percentage of those at its start (ties: contacts per
-    customer);
-  - **profit**: revenue - cost to serve - marketing spend (acquisition and
-    retention spend, bonuses and rewards included) - the levers' running costs
-    (``market.costs``, :mod:`sim.levers`) over the round, per customer at the
-    start of the round. (Lever changes between rounds charge no one-off
-    investment yet: only a run's week 0 does.)
+  - **loyalty** (``retention_pct``; headline ``retention_26w``): round retention,
+    the share of the bank's customers at the start of the round who still hold an
+    account at its end (ties: customers at the end);
+  - **traffic** (``traffic_pct``; headline ``active_customers``): active customers
+    (an interaction in the last 4 weeks) at the end of the round as a percentage
+    of those at its start (ties: contacts per customer);
+  - **money** (``profit_per_customer``; headline ``npv``): the round's profit per
+    customer at the start of the round, profit being revenue less the cost to
+    serve, the marketing spend (acquisition and retention spend, bonuses and
+    rewards included), the levers' running costs (``market.costs``,
+    :mod:`sim.levers`) and the one-off investment below (ties: the round's profit).
 
   The best of B banks on a dimension earns B points, the worst 1; the points
   add up over the rounds.
+* Investment: a lever change takes effect in the round it is played for, and
+  the bank pays, in that round's first week, the one-off investment of every
+  costed lever it raised: ``invest`` per unit of :meth:`sim.levers.Lever.level`
+  gained over the levers in force in the previous round, nothing back for a
+  lever lowered (the rule of a run's week 0, :func:`sim.params.lever_costs`).
+  Every bank pays, team-owned or not; in round 1 the gain is counted from the
+  levers at rest before the game (the spin-up's: ``spinup.strategy`` for the
+  focal bank, the market file's for the others), and this charge replaces the
+  model's own week-0 charge of the game's strategy (the same amount if round 1
+  keeps the strategy's levers). The game books it through the model's
+  accounting (``params.invest_due[week]``, per bank), so it is in the bank's
+  weekly ``investment`` KPI and its profit; the leaderboard shows it
+  (``investment_k``). Running costs follow the levers in force every week.
 * :meth:`Game.back` undoes the last round: the model is restored from the
   pickle taken just before the round was played (the levers chosen for that
   round stay set, so teams can change them and replay).
@@ -35,9 +52,10 @@ from __future__ import annotations
 import os
 import pickle
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -52,31 +70,80 @@ from sim.app.common import (
     loads,
     session_path,
 )
+from sim.headlines import DEFAULT as HEADLINES
+from sim.headlines import from_config
 from sim.measure import kpi_profit
-from sim.params import LEVER_NAMES
+from sim.params import LEVER_NAMES, lever_costs
 from sim.paths import results_dir
 
 FORMAT = "banklab-workshop-game"
 FORMAT_VERSION = 1
 HOUSE = "(house)"
 
-#: Leaderboard columns: what each means.
-COLUMNS = {
-    "position": "place on total points",
-    "bank": "bank",
-    "team": "team owning the bank",
-    "customers": "account holders at the end of the round",
-    "customers_change": "change in account holders over the round",
-    "retention_pct": "round-start customers still holding an account (%)",
-    "active": "customers with an interaction in the last 4 weeks",
-    "traffic_pct": "active customers at round end / at round start (%)",
-    "contacts_per_customer": "channel contacts in the round per round-start customer",
-    "profit_k": "revenue - cost to serve - marketing spend - lever running costs in the round "
-    "(thousand RMB, simulated market)",
-    "profit_per_customer": "round profit per round-start customer (RMB)",
-    "points_round": "points this round (loyalty + traffic + profit)",
-    "points_total": "points over all rounds played",
+#: The scoring dimensions, keyed like the headlines (:data:`sim.headlines.DEFAULT`): the
+#: leaderboard column scored and what it measures over a round.
+SCORING: dict[str, tuple[str, str]] = {
+    "loyalty": (
+        "retention_pct",
+        "round retention, the share of round-start customers still holding an account at "
+        "the round's end",
+    ),
+    "traffic": (
+        "traffic_pct",
+        "round traffic, active customers (an interaction in the last 4 weeks) at the round's "
+        "end as a share of those at its start",
+    ),
+    "money": (
+        "profit_per_customer",
+        "round profit (revenue - cost to serve - marketing spend - lever running costs - "
+        "investment) per round-start customer",
+    ),
 }
+
+
+def scoring(headlines: Mapping[str, str] | None = None) -> dict[str, str]:
+    """One line per scoring dimension: what it measures and the headline outcome it stands for.
+
+    ``headlines``: the experiment's headline outcomes (:func:`sim.headlines.from_config`
+    checks them; :data:`sim.headlines.DEFAULT` for the keys not given).
+    """
+    names = _headlines(headlines)
+    return {
+        key: f"{key}: {text}, the round's counterpart of {names[key]}"
+        for key, (_, text) in SCORING.items()
+    }
+
+
+def columns(headlines: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The leaderboard's columns and what each means (a scored column names its headline)."""
+    lines = scoring(headlines)
+    scored = {col: lines[key] for key, (col, _) in SCORING.items()}
+    return {
+        "position": "place on total points",
+        "bank": "bank",
+        "team": "team owning the bank",
+        "customers": "account holders at the end of the round",
+        "customers_change": "change in account holders over the round",
+        "retention_pct": scored["retention_pct"] + " (%)",
+        "active": "customers with an interaction in the last 4 weeks",
+        "traffic_pct": scored["traffic_pct"] + " (%)",
+        "contacts_per_customer": "channel contacts in the round per round-start customer",
+        "investment_k": "one-off investment charged this round for levers raised over the "
+        "previous round's (thousand RMB, simulated market)",
+        "profit_k": "revenue - cost to serve - marketing spend - lever running costs - "
+        "investment in the round (thousand RMB, simulated market)",
+        "profit_per_customer": scored["profit_per_customer"] + " (RMB)",
+        "points_round": "points this round (" + " + ".join(SCORING) + ")",
+        "points_total": "points over all rounds played",
+    }
+
+
+def _headlines(headlines: Mapping[str, str] | None) -> dict[str, str]:
+    return from_config({"headlines": dict(headlines or {})}, source="game")
+
+
+#: Leaderboard columns: what each means (with the default headlines).
+COLUMNS = columns(HEADLINES)
 
 
 def workshop_dir() -> Path:
@@ -128,10 +195,16 @@ class Game:
         seed: int = 1,
         rounds: int = 8,
         strategy: str = "baseline",
+        headlines: Mapping[str, str] | None = None,
     ) -> None:
-        """Start a game: ``teams`` maps team names to the banks they own."""
+        """Start a game: ``teams`` maps team names to the banks they own.
+
+        ``headlines``: the experiment's headline outcomes the scoring dimensions stand
+        for (``experiment.headlines``; :data:`sim.headlines.DEFAULT` when not given).
+        """
         if not 1 <= int(rounds) <= 40:
             raise ValueError(f"rounds = {rounds} is not allowed; allowed: 1 to 40")
+        self.headlines = _headlines(headlines)
         self.scenario = scenario
         self.strategy = strategy
         self.size = int(size)
@@ -212,6 +285,36 @@ class Game:
         lv = cfg.strategy if b == 0 else cfg.market.banks[bank].levers
         return {name: float(getattr(lv, name)) for name in LEVER_NAMES}
 
+    def rest_levers(self, bank: str) -> dict[str, float]:
+        """The levers ``bank`` had at rest before the game (the spin-up's).
+
+        Round 1's investment is counted from them: ``spinup.strategy`` for the focal bank,
+        the market file's levers for the others.
+        """
+        b = self.bank_index(bank)
+        cfg = self.model.cfg
+        lv = cfg.spinup.strategy if b == 0 else cfg.market.banks[bank].levers
+        return {name: float(getattr(lv, name)) for name in LEVER_NAMES}
+
+    def investment_due(self, bank: str) -> float:
+        """The one-off investment ``bank`` pays if the next round is played now (simulated RMB).
+
+        ``invest`` per unit of level gained by each lever over the levers in force in the
+        previous round (before round 1: :meth:`rest_levers`), nothing for a lever lowered.
+        """
+        prev = self.history[-1].levers[bank] if self.history else self.rest_levers(bank)
+        m = self.model
+        new = SimpleNamespace(**self.levers(bank))
+        return float(lever_costs(m.market, new, SimpleNamespace(**prev), m.scale).invest_total)
+
+    def columns(self) -> dict[str, str]:
+        """The leaderboard's columns and what each means, with this game's headlines."""
+        return columns(self.headlines)
+
+    def scoring(self) -> dict[str, str]:
+        """One line per scoring dimension, naming this game's headline outcomes."""
+        return scoring(self.headlines)
+
     def set_lever(self, bank: str, name: str, value: float) -> None:
         """Set one lever of ``bank`` for the next round (checked against its range)."""
         v = check_lever(name, value)
@@ -237,16 +340,23 @@ class Game:
             self._snapshots.append(dumps(m))
             first = int(m.t)
             levers = {bank: self.levers(bank) for bank in self.bank_names}
+            invest = np.array([self.investment_due(bank) for bank in self.bank_names])
+            # booked by accounting in the round's first week (a model saved before
+            # params.invest_due existed gets it here)
+            vars(m.params).setdefault("invest_due", {})[first] = invest
+            if first == 0:
+                m.params.costs.invest_total = 0.0  # the focal bank's is in invest (from rest)
             pop = m.pop
             start_has = pop.has & pop.alive[:, None]
             start_customers = start_has.sum(axis=0)
             start_active = _active(pop, first - 1)
-            sums = {k: np.zeros(len(self.bank_names)) for k in ("profit", "contacts")}
+            sums = {k: np.zeros(len(self.bank_names)) for k in ("profit", "contacts", "investment")}
             for i in range(WEEKS_PER_ROUND):
                 m.step()
                 for bank in m.bank_list:
                     k = bank.kpi
                     sums["profit"][bank.index] += kpi_profit(k)
+                    sums["investment"][bank.index] += k["investment"]
                     sums["contacts"][bank.index] += sum(
                         v for key, v in k.items() if key.startswith("contacts_")
                     )
@@ -287,6 +397,7 @@ class Game:
                     "active": int(a1[b]),
                     "traffic_pct": round(100 * float(traffic[b]), 2),
                     "contacts_per_customer": round(float(contacts_pc[b]), 2),
+                    "investment_k": round(float(sums["investment"][b]) / 1000, 1),
                     "profit_k": round(float(sums["profit"][b]) / 1000, 1),
                     "profit_per_customer": round(float(profit_pc[b]), 2),
                     "points_round": int(pts[b]),
@@ -329,6 +440,7 @@ class Game:
                     "active": int(active[i]),
                     "traffic_pct": float("nan"),
                     "contacts_per_customer": float("nan"),
+                    "investment_k": float("nan"),
                     "profit_k": float("nan"),
                     "profit_per_customer": float("nan"),
                     "points_round": 0,
@@ -389,6 +501,7 @@ class Game:
                     "size": self.size,
                     "seed": self.seed,
                     "rounds": self.rounds,
+                    "headlines": dict(self.headlines),
                 },
                 "history": self.history,
                 "snapshots": list(self._snapshots),
@@ -415,6 +528,7 @@ class Game:
         s = payload["settings"]
         game.scenario, game.strategy = s["scenario"], s["strategy"]
         game.size, game.seed, game.rounds = int(s["size"]), int(s["seed"]), int(s["rounds"])
+        game.headlines = _headlines(s.get("headlines"))
         game.model = loads(payload["model"])
         game.bank_names = list(game.model.bank_names)
         game.teams = dict(s["teams"])

@@ -518,8 +518,8 @@ def GameView(game_ref: solara.Reactive, defaults: dict):
                     "round is a quarter (13 weeks): each team sets its bank's levers, the "
                     "facilitator plays the round, and the leaderboard ranks the banks on "
                     "<b>loyalty</b> (retention), <b>traffic</b> (active customers) and "
-                    "<b>profit</b>.</p><p>Start a game with the form on the left, or load a "
-                    "saved session.</p>"
+                    "<b>money</b> (profit per customer, investment included).</p><p>Start a "
+                    "game with the form on the left, or load a saved session.</p>"
                 )
             else:
                 played = game.round
@@ -548,6 +548,7 @@ def GameView(game_ref: solara.Reactive, defaults: dict):
                         "active",
                         "traffic %",
                         "contacts / cust.",
+                        "investment (k RMB)",
                         "profit (k RMB)",
                         "profit / cust.",
                         "points (round)",
@@ -560,12 +561,13 @@ def GameView(game_ref: solara.Reactive, defaults: dict):
                     )
                     Html(f"<h3>{html.escape(title)}</h3>" + html_table(rows, list(COLUMNS), heads))
                     n = len(game.bank_names)
+                    meaning = " ".join(f"{s[0].upper()}{s[1:]}." for s in game.scoring().values())
                     Note(
                         f"Points per round: on each of loyalty (retention %), traffic "
-                        f"(traffic %) and profit (profit per customer) the best bank gets {n} "
-                        "points, the worst 1. Retention: round-start customers still with the "
-                        "bank at the end. Traffic: active customers at the end of the round "
-                        "against its start. Profit: revenue - cost to serve - marketing spend."
+                        f"(traffic %) and money (profit / cust.) the best bank gets {n} "
+                        f"points, the worst 1. {meaning}"
+                        " Investment: raising a lever with a one-off cost charges it in the "
+                        "round the change takes effect (nothing back for lowering one)."
                     )
                 if png is not None:
                     with solara.Column(classes=["game-chart"]):
@@ -583,7 +585,7 @@ or <b>Play</b>. Every chart draws your strategy (solid) against the baseline str
 <b>Reset</b> restarts at week 0 with the levers as they are; picking a strategy loads that
 strategy file's levers.</li>
 <li><b>Team game</b>: teams own banks; each quarter they set levers and the facilitator
-plays the round; the leaderboard ranks loyalty, traffic and profit. <b>Back a round</b>
+plays the round; the leaderboard ranks loyalty, traffic and money. <b>Back a round</b>
 undoes the last quarter; sessions can be saved and loaded.</li>
 </ul>
 <p>The facilitator guide is <code>docs/workshop.md</code> in the repository.</p>

@@ -16,8 +16,10 @@
   ``sum_l invest_l / scale * max(level_l(strategy) - level_l(status quo), 0)``, where
   ``level`` is the lever's value (``hi - value`` for onboarding friction), ``scale``
   the real customers per simulated customer and the status quo the spin-up
-  strategy (the bank at rest). Money is thus in simulated units throughout: times
-  ``scale`` it is the bank's at its real size.
+  strategy (the bank at rest); plus any investment due that week per bank
+  (``params.invest_due[t]``: the team game's lever changes between rounds). Money
+  is thus in simulated units throughout: times ``scale`` it is the bank's at its
+  real size.
 
 Profit = revenue - cost to serve - acquisition spend - retention spend - lever
 costs - investment.
@@ -49,6 +51,9 @@ def run(model) -> None:
         )
     if model.t == 0 and model.recording:
         tally.investment[0] += costs.invest_total
+    due = model.params.invest_due.get(model.t)
+    if due is not None:
+        tally.investment += due
     tally.cost_to_serve += beh.branch_fixed_cost * lev.branch_network * customers
     reward_per_contact = beh.cost_reward_point * lev.rewards
     pop.points += (wk.contacts * reward_per_contact[None, :]).astype(np.float32)
