@@ -7,6 +7,8 @@ import io
 import json
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,14 +21,13 @@ from sim.analysis.compare import (
     COMPARISON_COLUMNS,
     FAILED_COLUMNS,
     INTERRUPTED,
-    LOYALTY_HEADLINE,
-    TRAFFIC_HEADLINE,
     aggregate,
     collect,
     compare,
     main,
-    rank,
 )
+from sim.analysis.ranking import LOYALTY_HEADLINE, TRAFFIC_HEADLINE, rank
+from sim.headlines import DEFAULT as DEFAULT_HEADLINES
 from sim.outcomes import BY_NAME, OUTCOMES
 
 NAMES = [o.name for o in OUTCOMES]
@@ -101,6 +102,13 @@ def write_run(
         "outcomes": outcomes if outcomes is not None else _outcomes(strategy, scenario, seed),
     }
     text = json.dumps(summary) if status == "complete" else '{"strategy": "trunc'
+    (folder / "config.yaml").write_text(  # what the decision summary reads of a run's config
+        f"seed: {seed}\nweeks: 8\npopulation:\n  size: 1000\n"
+        "market:\n  name: test\n  customers_represented: 1000000\n  discount_rate: 0.08\n"
+        f"strategy:\n  name: {strategy}\n  app_quality: {0.5 + EFFECTS.get(strategy, 0.0)}\n"
+        "  rewards: 0.2\n"
+        "experiment:\n  name: synthetic\n  question: Does boost beat the baseline?\n"
+    )
     (folder / "summary.json").write_text(text)
     (folder / "COMPLETE").write_text("complete\n")
     return folder
@@ -248,6 +256,66 @@ def test_report_verdicts_follow_the_outcome_direction(experiment):
     assert set(verdict) == set(NAMES)
 
 
+def _word(c: pd.Series) -> str:
+    if c["n_pairs"] < 2:
+        return "not assessed"
+    if not c["distinguishable"] or pd.isna(c["better"]):
+        return "noise"
+    return "better" if c["better"] else "worse"
+
+
+def test_decision_summary_verdicts_match_comparison_csv(experiment):
+    """Each strategy's verdict follows from its headlines' rows of comparison.csv; the report
+    shows the same verdicts, the levers changed, the assumptions and the experiment's question."""
+    exp = experiment.exp
+    names = {"strategy": str, "scenario": str, "baseline": str}
+    comparison = pd.read_csv(exp / "comparison.csv", dtype=names)
+    decision = pd.read_csv(exp / "decision.csv", dtype=names)
+    assert len(decision) == len(comparison.groupby(["scenario", "strategy"]))
+    for row in decision.itertuples(index=False):
+        words = {}
+        for key, name in DEFAULT_HEADLINES.items():
+            c = comparison[
+                (comparison["scenario"] == row.scenario)
+                & (comparison["strategy"] == row.strategy)
+                & (comparison["outcome"] == name)
+            ].iloc[0]
+            words[key] = _word(c)
+            assert getattr(row, f"{key}_word") == words[key]
+            assert getattr(row, f"{key}_diff") == pytest.approx(c["diff"])
+            assert getattr(row, f"{key}_ci_low") == pytest.approx(c["ci_low"], nan_ok=True)
+        w = set(words.values())
+        expected = (
+            "not assessed" if "not assessed" in w
+            else "trade-off" if {"better", "worse"} <= w
+            else "better" if "better" in w
+            else "worse" if "worse" in w
+            else "noise"
+        )  # fmt: skip
+        assert row.verdict == expected, row
+    by = decision.set_index(["scenario", "strategy"])["verdict"]
+    assert by[("none", "boost")] == "better"
+    assert by[("none", "drag")] == "worse"
+    assert by[("none", "placebo")] == "noise"
+    text = experiment.report.read_text()
+    assert text.startswith("# synthetic: Does boost beat the baseline?\n")
+    summary = text.split("## Decision summary", 1)[1].split("\n## ", 1)[0]
+    assert summary.index("### Scenario none") < summary.index("### Scenario shock")
+    for sc, part in zip(SCENARIOS, summary.split("### Scenario ")[1:], strict=True):
+        lines = part.splitlines()
+        start = next(i for i, x in enumerate(lines) if x.startswith("| strategy | levers"))
+        rows = lines[start + 2 :]
+        rows = rows[: next(i for i, x in enumerate([*rows, ""]) if not x.startswith("|"))]
+        d = decision[decision["scenario"] == sc]
+        shown = [line.split(" | ")[0].strip("| ") for line in rows]
+        assert shown == list(d["strategy"])  # best verdict first
+        for line, verdict in zip(rows, d["verdict_text"], strict=False):
+            assert line.rstrip(" |").endswith(verdict)
+    assert "app_quality 0.5 -> 0.6" in summary  # boost's lever, from the runs' config.yaml
+    assert "1,000,000 real customers" in summary and "8 weeks" in summary
+    assert "Candidates to roll out" in summary and "`boost`" in summary
+
+
 def test_report_html_is_self_contained(experiment):
     """report.html has no external resource and embeds every plot of report.md as base64."""
     exp, report = experiment.exp, experiment.report
@@ -255,7 +323,8 @@ def test_report_html_is_self_contained(experiment):
     for bad in ('src="http', "src='http", 'href="http', "href='http", "<link", "<script", "url("):
         assert bad not in page
     images = re.findall(r"!\[[^\]]*\]\((plots/[^)]+\.png)\)", report.read_text())
-    assert len(images) == 4 * len(SCENARIOS)  # two forest plots, channel mix, active customers
+    # the decision plot, two forest plots, channel mix, active customers
+    assert len(images) == 5 * len(SCENARIOS)
     assert all((exp / p).is_file() for p in images)
     assert page.count('src="data:image/png;base64,') == len(images)
     assert not re.search(r"<img[^>]+src=\"(?!data:image/png;base64,)", page)
@@ -354,7 +423,22 @@ def test_cli_aggregates_and_prints_rankings(experiment, capsys):
     for sc in SCENARIOS:
         assert f"loyalty ranking, scenario {sc}" in out
         assert f"traffic ranking, scenario {sc}" in out
+        # the decision table first: verdict, then money, with the extra spend beside them
+        assert out.index(f"decision summary, scenario {sc}") < out.index(
+            f"loyalty ranking, scenario {sc}"
+        )
+    assert re.search(r"^\s+boost\s.*better on all three$", out, re.M)
     assert re.search(r"^\s+1\s+boost\s", out, re.M)  # boost ranks first on both headlines
     assert f"report: {experiment.report}" in out
     assert main([str(experiment.exp / "nowhere")]) == 2
     assert "no runs/ folder" in capsys.readouterr().err
+
+
+def test_the_report_does_not_import_the_aggregation():
+    """The report's modules never import sim.analysis.compare (no import circle)."""
+    code = (
+        "import sys, sim.analysis.report, sim.analysis.decision, sim.analysis.figures; "
+        "assert 'sim.analysis.compare' not in sys.modules, sorted(sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

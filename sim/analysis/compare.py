@@ -15,7 +15,12 @@ holds neither; only complete runs are results.
   and the difference from the baseline paired by seed, with its Student-t
   interval, the unpaired (Welch) interval on the same runs, the paired t-test's
   p-value and whether the difference is distinguishable from noise;
-* ``plots/*.png``, ``report.md`` and ``report.html`` (:mod:`sim.analysis.report`);
+* ``business.csv``: the business case per strategy (:mod:`sim.analysis.business`);
+* ``decision.csv``: the decision summary per strategy, its verdict on the headlines
+  (:mod:`sim.analysis.decision`; the headlines are the runs' ``experiment.headlines``
+  unless given);
+* ``plots/*.png`` (:mod:`sim.analysis.figures`), ``report.md`` and ``report.html``
+  (:mod:`sim.analysis.report`, rendered by :mod:`sim.analysis.render`);
 * ``REPORT_COMPLETE``, last: the run counts and the SHA-256 of every file above.
 
 Every file is written atomically, and ``REPORT_COMPLETE`` is removed before the
@@ -45,16 +50,11 @@ import pandas as pd
 from scipy import stats
 
 from sim import atomic
+from sim.analysis.formatting import fmt, fmt_interval
+from sim.analysis.ranking import HEADLINES, rank
 from sim.atomic import WriteError, remove_stale_temporaries
-from sim.headlines import DEFAULT as DEFAULT_HEADLINES
 from sim.outcomes import OUTCOMES, outcome
 from sim.runfolder import IncompleteRunError, read_summary
-
-#: The default headline outcome of each ranking (:mod:`sim.headlines`; an experiment
-#: config may name others); :func:`rank` also accepts these keys.
-HEADLINES: dict[str, str] = dict(DEFAULT_HEADLINES)
-LOYALTY_HEADLINE = HEADLINES["loyalty"]
-TRAFFIC_HEADLINE = HEADLINES["traffic"]
 
 COMPLETE = "COMPLETE"
 FAILED = "FAILED"
@@ -89,20 +89,6 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "distinguishable",
     "better",
     "confidence",
-)
-RANK_COLUMNS: tuple[str, ...] = (
-    "rank",
-    "strategy",
-    "outcome",
-    "direction",
-    "mean",
-    "diff",
-    "ci_low",
-    "ci_high",
-    "n_pairs",
-    "distinguishable",
-    "better",
-    "is_baseline",
 )
 
 _FOLDER_NAME = re.compile(r"(?P<strategy>.+?)__(?P<scenario>.+?)__s(?P<seed>\d+)")
@@ -399,71 +385,6 @@ def compare(
     )
 
 
-def rank(
-    comparison: pd.DataFrame, scenario: str, headline: str, baseline: str | None = None
-) -> pd.DataFrame:
-    """Strategies of one scenario ranked on a headline outcome's difference from the baseline.
-
-    ``headline`` is an outcome name or ``"loyalty"``/``"traffic"``. The best
-    difference in the outcome's good direction comes first (highest for
-    "higher" and "info", lowest for "lower"); the baseline is a row with
-    difference 0 (mean: its mean over the pairs); a strategy without a
-    difference (no paired seed) comes last with rank NA. ``distinguishable``
-    says whether the paired interval excludes zero.
-    """
-    name = HEADLINES.get(headline, headline)
-    o = outcome(name)
-    c = comparison[(comparison["scenario"] == scenario) & (comparison["outcome"] == name)]
-    if baseline is None:
-        names = c["baseline"].dropna().unique() if "baseline" in c.columns else []
-        baseline = str(names[0]) if len(names) else "baseline"
-    rows = [
-        {
-            "strategy": r.strategy,
-            "mean": r.mean,
-            "diff": r.diff,
-            "ci_low": r.ci_low,
-            "ci_high": r.ci_high,
-            "n_pairs": int(r.n_pairs),
-            "distinguishable": bool(r.distinguishable),
-            "better": pd.NA if pd.isna(r.better) else bool(r.better),
-            "is_baseline": False,
-        }
-        for r in c.itertuples(index=False)
-    ]
-    best = c.sort_values("n_pairs", ascending=False, kind="stable").head(1)
-    rows.append(
-        {
-            "strategy": baseline,
-            "mean": float(best["baseline_mean"].iloc[0]) if len(best) else math.nan,
-            "diff": 0.0,
-            "ci_low": math.nan,
-            "ci_high": math.nan,
-            "n_pairs": int(best["n_pairs"].iloc[0]) if len(best) else 0,
-            "distinguishable": False,
-            "better": pd.NA,
-            "is_baseline": True,
-        }
-    )
-    r = pd.DataFrame(rows)
-    sign = -1.0 if o.direction == "lower" else 1.0
-    r["_key"] = sign * r["diff"].astype(float)
-    r = r.sort_values(
-        ["_key", "is_baseline", "strategy"],
-        ascending=[False, True, True],
-        kind="stable",
-        na_position="last",
-    ).drop(columns="_key")
-    r["rank"] = pd.array(
-        [i + 1 if math.isfinite(d) else pd.NA for i, d in enumerate(r["diff"].astype(float))],
-        dtype="Int64",
-    )
-    r["outcome"] = name
-    r["direction"] = o.direction
-    r["better"] = r["better"].astype("boolean")
-    return r[list(RANK_COLUMNS)].reset_index(drop=True)
-
-
 # --------------------------------------------------------------------------- writing
 
 
@@ -494,15 +415,17 @@ def aggregate(
     complete ones still make the report. ``headlines``: the loyalty, traffic and money
     outcomes (:mod:`sim.headlines`).
     """
+    from sim.analysis import decision as dc
     from sim.analysis.business import business_case
     from sim.analysis.report import write_report
 
-    headlines = headlines or HEADLINES
-
     exp_dir = Path(exp_dir)
     table, failed, meta = collect_with_meta(exp_dir)
+    configs = dc.run_configs(exp_dir, table)
+    headlines = headlines or dc.headlines_of(configs, baseline)
     comparison = compare(table, baseline, confidence)
     business = business_case(exp_dir, table, baseline, confidence)
+    decision = dc.decisions(comparison, business, headlines, baseline, configs)
     try:
         (exp_dir / REPORT_MARKER).unlink(missing_ok=True)
     except OSError as err:
@@ -514,10 +437,11 @@ def aggregate(
         write_csv(failed, exp_dir / "failed.csv"),
         write_csv(comparison, exp_dir / "comparison.csv"),
         write_csv(business, exp_dir / "business.csv"),
+        write_csv(decision, exp_dir / "decision.csv"),
     ]
     report = write_report(
         exp_dir, table, failed, comparison, baseline, meta=meta, business=business,
-        headlines=headlines,
+        headlines=headlines, decision=decision, configs=configs,
     )  # fmt: skip
     written += sorted((exp_dir / "plots").glob("*.png")) if (exp_dir / "plots").is_dir() else []
     written += [report.with_suffix(".html"), report]
@@ -550,16 +474,34 @@ def report_is_complete(exp_dir: Path | str) -> bool:
 # --------------------------------------------------------------------------- command line
 
 
-def _f(x: Any, signed: bool = False) -> str:
-    from sim.analysis.report import fmt
+def _print_decision(d: pd.DataFrame, headlines: dict[str, str], baseline: str, level: int) -> None:
+    """The decision table of one scenario: verdict first, then the money headline."""
+    if d.empty:
+        return
 
-    return fmt(x, signed=signed)
+    def cell(row, key: str) -> str:
+        v = row[key] if key in row.index else row[f"{key}_diff"]
+        return f"{fmt(v, True)} {fmt_interval(row[f'{key}_ci_low'], row[f'{key}_ci_high'])}"
 
-
-def _interval(lo: Any, hi: Any) -> str:
-    from sim.analysis.report import fmt_interval
-
-    return fmt_interval(lo, hi)
+    sc = d["scenario"].iloc[0]
+    print(
+        f"\ndecision summary, scenario {sc}: difference from {baseline}, paired {level}% "
+        "intervals; money at the bank's real size"
+    )
+    heads = [f"{k}: {v} ({outcome(v).unit})" for k, v in headlines.items()]
+    print("  " + "; ".join(heads) + "; extra spend: million RMB over the horizon")
+    cols = [*headlines, "extra_spend"]
+    print(
+        f"  {'strategy':24s} "
+        + " ".join(f"{c:>26s}" for c in (*headlines, "extra spend"))
+        + "  verdict"
+    )
+    for _, row in d.iterrows():
+        print(
+            f"  {row['strategy']:24s} "
+            + " ".join(f"{cell(row, k):>26s}" for k in cols)
+            + f"  {row['verdict_text']}"
+        )
 
 
 def print_summary(
@@ -568,10 +510,22 @@ def print_summary(
     baseline: str = "baseline",
     headlines: dict[str, str] | None = None,
 ) -> None:
-    """Print the headline rankings (loyalty, traffic, money) of every scenario and the paths."""
-    headlines = headlines or HEADLINES
+    """Print the decision table and the headline rankings of every scenario, and the paths.
+
+    The decision table (``decision.csv``) ranks the strategies by verdict, then by the
+    money headline, with the extra spend and NPV beside loyalty and traffic. Without
+    ``headlines``, those the decision table was made with.
+    """
     exp_dir, report = Path(exp_dir), Path(report)
     names = {"strategy": str, "scenario": str, "baseline": str, "run": str}
+    decision = pd.read_csv(exp_dir / "decision.csv", dtype=names)
+    if headlines is None:
+        found = {
+            k: str(decision[f"{k}_outcome"].iloc[0])
+            for k in HEADLINES
+            if f"{k}_outcome" in decision.columns and len(decision)
+        }
+        headlines = found if len(found) == len(HEADLINES) else HEADLINES
     comparison = pd.read_csv(exp_dir / "comparison.csv", dtype=names)
     failed = pd.read_csv(exp_dir / "failed.csv", dtype=names)
     table = pd.read_csv(exp_dir / "experiment.csv", dtype=names)
@@ -590,6 +544,7 @@ def print_summary(
             )
             continue
         level = round(100 * float(c["confidence"].iloc[0]))
+        _print_decision(decision[decision["scenario"] == scenario], headlines, baseline, level)
         for label, headline in headlines.items():
             o = outcome(headline)
             r = rank(comparison, scenario, headline, baseline)
@@ -602,7 +557,7 @@ def print_summary(
                 f"{'interval':26s} distinguishable from noise?"
             )
             for row in r.itertuples(index=False):
-                interval = "" if row.is_baseline else _interval(row.ci_low, row.ci_high)
+                interval = "" if row.is_baseline else fmt_interval(row.ci_low, row.ci_high)
                 if row.is_baseline:
                     verdict = "(baseline)"
                 elif row.n_pairs < 2:
@@ -611,8 +566,8 @@ def print_summary(
                     verdict = "yes" if row.distinguishable else "no"
                 rk = "-" if pd.isna(row.rank) else str(row.rank)
                 print(
-                    f"  {rk:>4}  {row.strategy:24s} {_f(row.mean):>10} "
-                    f"{_f(row.diff, True):>10}  {interval:26s} {verdict}"
+                    f"  {rk:>4}  {row.strategy:24s} {fmt(row.mean):>10} "
+                    f"{fmt(row.diff, True):>10}  {interval:26s} {verdict}"
                 )
     n_inc = int((failed["status"] == "incomplete").sum())
     if len(failed):
