@@ -152,3 +152,22 @@ def test_headlines_named_in_the_experiment_config_are_checked():
         from_config({"headlines": {"money": "wealth"}}, "configs/experiment/x.yaml")
     with pytest.raises(ConfigError, match="unknown key"):
         from_config({"headlines": {"speed": "npv"}})
+
+
+def test_the_default_headlines_are_named_once_in_the_default_experiment(tmp_path):
+    """DEFAULT is what configs/experiment/default.yaml names; a file without all three fails."""
+    import yaml
+
+    from sim import headlines
+
+    data = yaml.safe_load(headlines.DEFAULT_FILE.read_text())
+    assert headlines.DEFAULT == data["experiment"]["headlines"]
+    bad = tmp_path / "default.yaml"
+    bad.write_text("experiment:\n  headlines:\n    loyalty: retention_26w\n")
+    with pytest.raises(ConfigError, match=r"default.yaml: experiment.headlines .* exactly"):
+        headlines._declared(bad)
+    bad.write_text(
+        "experiment:\n  headlines: {loyalty: retention_26w, traffic: active_customers, money: x}\n"
+    )
+    with pytest.raises(ConfigError, match="not outcomes"):
+        headlines._declared(bad)

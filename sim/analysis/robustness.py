@@ -410,8 +410,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--experiment", help="experiment folder to read (else the grid is run)")
     ap.add_argument(
         "--outcome",
-        default=HEADLINE_DEFAULTS["loyalty"],
-        help="outcome (sim/outcomes.py); default: the loyalty headline (sim/headlines.py)",
+        help="outcome (sim/outcomes.py) or a headline's key (loyalty, traffic, money); "
+        "default: the loyalty headline, of the experiment's runs (experiment.headlines) "
+        "with --experiment, else of configs/experiment/default.yaml",
     )
     ap.add_argument(
         "--direction",
@@ -441,6 +442,22 @@ def main(argv: list[str] | None = None) -> None:
                 "command line: give --experiment FOLDER, or --strategies and "
                 "--scenarios to run the grid"
             )
+        heads = dict(HEADLINE_DEFAULTS)
+        if a.experiment:  # the experiment's own headlines
+            from sim.analysis.decision import headlines_of, run_configs
+
+            table, notes = read_experiment(Path(a.experiment))
+            if table.empty:
+                raise ConfigError(f"{a.experiment}: no complete run to analyse")
+            heads = headlines_of(run_configs(Path(a.experiment), table), "baseline")
+        outcome = heads.get(a.outcome or "loyalty", a.outcome)
+        which = next((k for k, v in heads.items() if v == outcome), None)
+        print(
+            f"outcome: {outcome}"
+            + (f" (the {which} headline, experiment.headlines)" if which else ""),
+            file=sys.stderr,
+        )
+        a.outcome = outcome
         folder = new_output_folder("robustness", a.outcome, a.out)
         exp = (
             Path(a.experiment)
@@ -456,9 +473,10 @@ def main(argv: list[str] | None = None) -> None:
                 a.overrides,
             )
         )
-        table, notes = read_experiment(exp)
-        if table.empty:
-            raise ConfigError(f"{exp}: no complete run to analyse")
+        if not a.experiment:
+            table, notes = read_experiment(exp)
+            if table.empty:
+                raise ConfigError(f"{exp}: no complete run to analyse")
         res = analyse(
             table, a.outcome, folder, a.direction, strategies, scenarios, a.relative, notes
         )
