@@ -547,7 +547,25 @@ class Config:
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     spinup: SpinupConfig = field(default_factory=SpinupConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    #: an experiment file's ``experiment:`` block (empty for a single run): a free mapping,
+    #: so an experiment file may carry notes of its own; the keys the lab reads are
+    #: :data:`EXPERIMENT_KEYS`, its flags (:data:`EXPERIMENT_FLAGS`) are checked by
+    #: :func:`sim.validate.experiment_flag` and on the command line
     experiment: dict[str, Any] = field(default_factory=dict)
+
+
+#: The keys of the ``experiment:`` block (``configs/experiment/*.yaml``) the lab reads.
+EXPERIMENT_KEYS: dict[str, str] = {
+    "name": "the experiment's name: the suffix of its folder and the report's title",
+    "question": "the question the experiment answers, under the report's title",
+    "baseline": "the strategy every other strategy is compared with",
+    "resume": "true: resume the experiment folder hydra.sweep.dir names (complete runs are kept)",
+    "progress": "true: show runs done of total, failures so far and the time left on stderr "
+    "while the multirun runs (sim/progress.py); false: show nothing",
+    "headlines": "the loyalty, traffic and money outcomes the report ranks on (sim/headlines.py)",
+}
+#: The experiment keys that take true or false, with their defaults.
+EXPERIMENT_FLAGS: dict[str, bool] = {"resume": False, "progress": True}
 
 
 SHOCK_MODES = ("set", "multiply", "add")

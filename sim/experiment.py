@@ -8,6 +8,11 @@ is registered in ``configs/config.yaml``; when a multirun ends it aggregates the
 experiment folder (:func:`sim.analysis.compare.aggregate`) and prints the
 rankings and the report's path.
 
+Progress: while the multirun runs, the parent process shows on stderr the runs
+done of the sweep's total, the failures so far, the time elapsed and the time
+left, and when it ends a final line such as ``runs: 55/55 done, 0 failed, 2m31s``
+(:mod:`sim.progress`); ``experiment.progress=false`` turns it off.
+
 Resuming: ``python -m sim.experiment hydra.sweep.dir=results/experiments/<folder>
 experiment.resume=true`` keeps complete runs and runs only missing or failed ones.
 Without ``experiment.resume=true`` an existing experiment folder is never reused.
@@ -21,6 +26,7 @@ experiment, resume or re-aggregation of the same folder is refused, naming the l
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -31,7 +37,7 @@ from omegaconf import DictConfig, open_dict, read_write
 
 from sim.atomic import FolderLock, new_folder
 from sim.errors import ConfigError
-from sim.validate import inside_results
+from sim.validate import experiment_flag, inside_results
 
 #: Errors raised while aggregating (Hydra only warns about callback errors).
 AGGREGATION_ERRORS: list[str] = []
@@ -67,6 +73,12 @@ class AggregateCallback(Callback):
 
     def __init__(self) -> None:
         self._lock: FolderLock | None = None
+        self._progress: Any = None  # a sim.progress.Progress while the multirun runs
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Hydra's launchers send the callbacks to their workers with every job: the
+        # progress display (a thread) stays in this process.
+        return {**self.__dict__, "_progress": None}
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Create (or, resuming, lock) the experiment folder; refuse to reuse one otherwise."""
@@ -74,9 +86,11 @@ class AggregateCallback(Callback):
         from sim.analysis.compare import LOCK_NAME, REPORT_MARKER
 
         sweep = Path(config.hydra.sweep.dir)
-        resume = bool(config.get("experiment", {}).get("resume", False))
+        block, source = config.get("experiment"), _experiment_source(config)
         try:
-            headlines.from_config(config.get("experiment"), _experiment_source(config))
+            resume = experiment_flag(block, "resume", source)
+            show_progress = experiment_flag(block, "progress", source)
+            headlines.from_config(block, source)
             inside_results(sweep, "hydra.sweep.dir")
             if not _given(config, "hydra.sweep.dir"):
                 new = new_folder(sweep)  # exclusive: never another experiment's folder
@@ -98,6 +112,10 @@ class AggregateCallback(Callback):
             # before any run starts.
             print(f"error: {err}", file=sys.stderr, flush=True)
             os._exit(2 if isinstance(err, ConfigError) else 1)
+        if show_progress:
+            from sim import progress
+
+            self._progress = progress.start(sweep, config)  # None if it cannot start
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Aggregate the runs into tables, plots and the report, then release the lock."""
@@ -105,6 +123,7 @@ class AggregateCallback(Callback):
 
         sweep = Path(config.hydra.sweep.dir)
         try:
+            self._stop_progress()
             if not (sweep / "runs").exists():
                 return
             from sim import headlines
@@ -124,6 +143,13 @@ class AggregateCallback(Callback):
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
+
+    def _stop_progress(self) -> None:
+        """Stop the progress display (its final line); it never raises into Hydra."""
+        shown, self._progress = self._progress, None
+        if shown is not None:
+            with contextlib.suppress(Exception):
+                shown.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -144,6 +144,34 @@ def _check_override_value(key: str, raw: str, f) -> None:
         _check_number(key, v, dict(f.metadata), None, where="command line")
 
 
+def experiment_flag(block: Any, key: str, source: str = "experiment") -> bool:
+    """The flag ``experiment.<key>`` (:data:`sim.config.EXPERIMENT_FLAGS`) of an experiment block.
+
+    Its default when absent; a ConfigError naming ``source`` unless it is true or false.
+    """
+    from sim.config import EXPERIMENT_FLAGS
+
+    value = (block or {}).get(key, EXPERIMENT_FLAGS[key])
+    if not isinstance(value, bool):
+        raise ConfigError(
+            f"{source}: experiment.{key} = {value!r} is not allowed; allowed: true or false "
+            f"(default {str(EXPERIMENT_FLAGS[key]).lower()})"
+        )
+    return value
+
+
+def _check_experiment_override(key: str, raw: str) -> None:
+    """A flag of the experiment block on the command line (``experiment.progress=false``)."""
+    from sim.config import EXPERIMENT_FLAGS
+
+    name = key.split(".", 1)[1]
+    if name in EXPERIMENT_FLAGS and raw.strip().lower() not in ("true", "false"):
+        raise ConfigError(
+            f"command line: {key} = {raw!r} is not allowed; allowed: true or false "
+            f"(default {str(EXPERIMENT_FLAGS[name]).lower()})"
+        )
+
+
 def check_override_keys(args: list[str]) -> None:
     """Unknown keys, bad values and unknown group options in command-line overrides."""
     root = _schema("Config")
@@ -165,6 +193,7 @@ def check_override_keys(args: list[str]) -> None:
                     )
             continue
         if key.startswith("experiment."):
+            _check_experiment_override(key, raw)
             continue
         cls, parts = root, key.split(".")
         for i, part in enumerate(parts):

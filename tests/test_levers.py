@@ -161,7 +161,7 @@ def test_the_default_headlines_are_named_once_in_the_default_experiment(tmp_path
     from sim import headlines
 
     data = yaml.safe_load(headlines.DEFAULT_FILE.read_text())
-    assert headlines.DEFAULT == data["experiment"]["headlines"]
+    assert data["experiment"]["headlines"] == headlines.DEFAULT
     bad = tmp_path / "default.yaml"
     bad.write_text("experiment:\n  headlines:\n    loyalty: retention_26w\n")
     with pytest.raises(ConfigError, match=r"default.yaml: experiment.headlines .* exactly"):
