@@ -16,4 +16,6 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
-exec python -m pytest "$@"
+# The suite runs on every core (pytest-xdist; one worker per core, each test file on one
+# worker so module fixtures are built once); PYTEST_WORKERS=0 runs it in one process.
+exec python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile "$@"
