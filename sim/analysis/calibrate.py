@@ -1,6 +1,6 @@
 """Calibration: fit the market's behavioural parameters to the stylized facts.
 
-``python -m sim.analysis.calibrate [--evaluations N] [--seeds K] [--size N] [--out DIR]``
+``python -m sim.analysis.calibrate [--evaluations N] [--seeds K] [--size N] [--jobs J] [--out DIR]``
 
 Fits the parameters of :data:`FITTED` (each chosen because it moves one fact
 most directly, see docs/calibration.md) with SciPy's bounded nonlinear least
@@ -19,7 +19,14 @@ progress bar shows evaluations and the best loss. The output folder gets:
   to copy over ``configs/market/default.yaml``;
 * ``fit.csv`` and ``fit.md``: each fact's target, band, simulated mean and
   standard deviation over seeds, and whether it is inside its band;
-* ``fit.png``: the same as a plot; ``trials.csv``: every evaluation.
+* ``fit.png``: the same as a plot; ``trials.csv``: every evaluation;
+  ``runs/``: every run's record (the evaluator's).
+
+Every simulation runs on the evaluator (:mod:`sim.analysis.evaluator`): the
+search's seeds of one evaluation as one batch (``--jobs`` local processes or
+``--ray ADDRESS``), the brand fit's and the check's runs as batches on
+``--jobs`` local processes. The search itself stays sequential: the
+least-squares solver asks for one point at a time.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim.analysis.evaluator import Backend, RunConfig, evaluate
+from sim.analysis.evaluator import markdown_table as _markdown_table
 from sim.paths import CONFIG_DIR, results_dir
 
 TARGETS_FILE = Path(__file__).resolve().parents[1] / "data" / "targets.yaml"
@@ -105,35 +114,77 @@ def _overrides(size: int, weeks: int, seed: int, params: dict, extra=()) -> list
     ]
 
 
-def simulate_facts(
-    params: dict[str, float], seeds, size: int, weeks: int, extra: tuple[str, ...] = ()
-) -> pd.DataFrame:
-    """The target facts of one parameter set, one row per seed, ``weeks`` after spin-up."""
-    from sim.compose import compose_config
-    from sim.run import run
+def _key(params: dict, size: int, weeks: int, extra, seed: int) -> str:
+    """A run's key: a hash of everything it depends on (the same run never runs twice)."""
+    import hashlib
+    import json
 
+    text = json.dumps([sorted(params.items()), size, weeks, list(extra)], default=repr)
+    return f"e{hashlib.sha256(text.encode()).hexdigest()[:12]}_s{seed}"
+
+
+def run_configs(
+    params: dict[str, float], seeds, size: int, weeks: int, extra: tuple[str, ...] = ()
+) -> list[RunConfig]:
+    """The evaluator's runs of one parameter set: one per seed, the parameters set exactly."""
+    overrides = (f"population.size={size}", f"weeks={weeks}", *extra)
+    return [
+        RunConfig(
+            key=_key(params, size, weeks, extra, int(s)),
+            overrides=overrides,
+            values={**params, "seed": int(s)},
+            labels={"seed": int(s), "weeks": int(weeks)},
+        )
+        for s in seeds
+    ]
+
+
+def _raise_failed(ev) -> None:
+    if len(ev.failed):
+        r = ev.failed.iloc[0]
+        raise RuntimeError(
+            f"{len(ev.failed)} of {len(ev.table)} calibration runs failed; run {r['key']} "
+            f"({r['overrides']}): {r['error']}"
+        )
+
+
+def simulate_facts(
+    params: dict[str, float],
+    seeds,
+    size: int,
+    weeks: int,
+    extra: tuple[str, ...] = (),
+    jobs: int = 1,
+) -> pd.DataFrame:
+    """The target facts of one parameter set, one row per seed, ``weeks`` after spin-up.
+
+    The runs go through the evaluator (``jobs`` local processes; 1: this process).
+    """
     targets = load_targets()
-    rows = []
-    for seed in seeds:
-        out = run(compose_config(_overrides(size, weeks, seed, params, extra))).summary["outcomes"]
-        rows.append({k: out[k] for k in targets})
-    return pd.DataFrame(rows)
+    ev = evaluate(run_configs(params, seeds, size, weeks, extra), jobs=jobs, progress=False)
+    _raise_failed(ev)
+    return ev.table[list(targets)].reset_index(drop=True)
 
 
 def facts_at_horizons(
-    params: dict[str, float], seeds, size: int, horizons=HORIZONS, extra: tuple[str, ...] = ()
+    params: dict[str, float],
+    seeds,
+    size: int,
+    horizons=HORIZONS,
+    extra: tuple[str, ...] = (),
+    jobs: int = 1,
 ) -> pd.DataFrame:
     """The target facts at each horizon after spin-up: one row per (horizon, seed).
 
     Every horizon of a seed branches from the same spun-up state (cached once).
+    All horizons x seeds go to the evaluator as one batch (``jobs`` processes).
     """
-    frames = []
-    for h in horizons:
-        df = simulate_facts(params, seeds, size, h, extra)
-        df.insert(0, "seed", list(seeds))
-        df.insert(0, "horizon", h)
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+    seeds = list(seeds)
+    configs = [c for h in horizons for c in run_configs(params, seeds, size, h, extra)]
+    ev = evaluate(configs, jobs=jobs, progress=False)
+    _raise_failed(ev)
+    df = ev.table[["weeks", "seed", *load_targets()]].rename(columns={"weeks": "horizon"})
+    return df.astype({"horizon": int, "seed": int}).reset_index(drop=True)
 
 
 def fit_table_by_horizon(df: pd.DataFrame) -> pd.DataFrame:
@@ -146,26 +197,36 @@ def fit_table_by_horizon(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _primary_share_values(config: dict) -> dict[str, float]:
+    """One run's primary-customer share per bank (mean over its weeks), as named values."""
+    from sim.analysis.evaluator import simulate_run
+
+    res = simulate_run(config)
+    total = res.market.set_index("week")["customers"]
+    return {
+        f"share_{name}": float((g.set_index("week")["primary"] / total).mean())
+        for name, g in res.banks.groupby("bank")
+    }
+
+
 def primary_shares(
     brands: dict[str, float],
     seeds,
     size: int,
     weeks: int = 26,
     extra: dict[str, float] | None = None,
+    jobs: int = 1,
 ) -> pd.Series:
     """Each bank's primary-customer share in the ``weeks`` after spin-up, averaged over seeds."""
-    from sim.compose import compose_config
-    from sim.run import run
-
-    rows = []
     params = {**{f"market.banks.{b}.brand": v for b, v in brands.items()}, **(extra or {})}
-    for seed in seeds:
-        res = run(compose_config(_overrides(size, weeks, seed, params, ("spinup.cache=false",))))
-        total = res.market.set_index("week")["customers"]
-        for name, g in res.banks.groupby("bank"):
-            share = (g.set_index("week")["primary"] / total).mean()
-            rows.append({"seed": seed, "bank": name, "share": share})
-    return pd.DataFrame(rows).groupby("bank")["share"].mean()
+    configs = run_configs(params, seeds, size, weeks, ("spinup.cache=false",))
+    ev = evaluate(configs, jobs=jobs, progress=False, simulate=_primary_share_values)
+    _raise_failed(ev)
+    cols = [c for c in ev.table.columns if c.startswith("share_")]
+    means = ev.table[cols].mean()
+    means.index = [c.removeprefix("share_") for c in cols]
+    means.index.name = "bank"
+    return means.rename("share")
 
 
 def fit_brands(
@@ -175,6 +236,7 @@ def fit_brands(
     gain: float = 1 / 3,
     start: dict[str, float] | None = None,
     extra: dict[str, float] | None = None,
+    jobs: int = 1,
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Fit the competitors' brand constants so that the market at rest has the file's shares.
 
@@ -198,7 +260,7 @@ def fit_brands(
     brands.update(start or {})
     log = []
     for it in range(iterations):
-        share = primary_shares(brands, seeds, size, extra=extra)
+        share = primary_shares(brands, seeds, size, extra=extra, jobs=jobs)
         log.append({"iteration": it, **brands, **{f"share_{b}": share[b] for b in share.index}})
         print(
             f"brands {it}: "
@@ -212,12 +274,6 @@ def fit_brands(
             step = gain * (np.log(target[b] / share[b]) - miss_focal)
             brands[b] = float(np.clip(brands[b] + step, -5.0, 5.0))
     return brands, pd.DataFrame(log)
-
-
-def _evaluate(params, seeds, size, weeks) -> tuple[float, dict]:
-    df = simulate_facts(params, seeds, size, weeks)
-    means = df.mean().to_dict()
-    return loss(means, load_targets()), means
 
 
 def prior_values() -> dict[str, float]:
@@ -262,10 +318,7 @@ def fit_table(df: pd.DataFrame) -> pd.DataFrame:
 
 def markdown_table(df: pd.DataFrame) -> str:
     """A DataFrame as a Markdown table (numbers to 4 significant digits)."""
-    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
+    return _markdown_table(df, ".4g").rstrip("\n")
 
 
 def plot_fit(table: pd.DataFrame, path: Path) -> None:
@@ -345,11 +398,6 @@ def _to_unit(params: dict[str, float]) -> np.ndarray:
     return np.array(x)
 
 
-def _facts_one(params, seed, size, weeks, no_cache: bool = False) -> dict[str, float]:
-    extra = ("spinup.cache=false",) if no_cache else ()
-    return simulate_facts(params, [seed], size, weeks, extra).iloc[0].to_dict()
-
-
 def calibrate(
     evaluations: int,
     seeds: int,
@@ -358,6 +406,7 @@ def calibrate(
     out: Path,
     n_jobs: int = 2,
     start: dict[str, float] | None = None,
+    backend: Backend | None = None,
 ) -> dict[str, float]:
     """Fit by SciPy's bounded nonlinear least squares from ``start`` (default: the priors).
 
@@ -370,8 +419,13 @@ def calibrate(
     fit where a derivative-free search needs hundreds of evaluations. Every
     evaluation is appended to ``trials.csv`` as it ends; the best (by :func:`loss`)
     is written to ``market_calibrated.yaml``.
+
+    The runs go through the evaluator (:mod:`sim.analysis.evaluator`; ``backend``,
+    default ``n_jobs`` local processes), one batch of seeds per evaluation, each
+    run recorded in ``runs/`` under a hash of its parameters (a point the search
+    visits twice is not run again). A failed run counts as missing facts (the
+    loss's penalty), not as the end of the search.
     """
-    from joblib import Parallel, delayed
     from scipy.optimize import least_squares
     from tqdm import tqdm
 
@@ -379,12 +433,13 @@ def calibrate(
     targets = load_targets()
     records: list[dict] = []
     bar = tqdm(total=evaluations, desc="calibration", unit="run-set")
-    pool = Parallel(n_jobs=n_jobs)
+    backend = backend or Backend("local", n_jobs)
 
     def residuals(x: np.ndarray) -> np.ndarray:
         params = _to_params(x)
-        rows = pool(delayed(_facts_one)(params, s, size, weeks, True) for s in range(seeds))
-        means = pd.DataFrame(rows).mean().to_dict()
+        configs = run_configs(params, range(seeds), size, weeks, ("spinup.cache=false",))
+        ev = evaluate(configs, out, backend=backend, progress=False, table=None)
+        means = ev.table[list(targets)].mean().to_dict()
         r = np.array(
             [
                 (means[k] - t["value"]) / ((t["band"][1] - t["band"][0]) / 2)
@@ -409,17 +464,20 @@ def calibrate(
         return r
 
     x0 = np.clip(_to_unit(start or prior_values()), 0.02, 0.98)
-    least_squares(
-        residuals,
-        x0,
-        bounds=(0.0, 1.0),
-        method="trf",
-        diff_step=0.08,
-        max_nfev=evaluations,
-        xtol=1e-3,
-        ftol=1e-3,
-    )
-    bar.close()
+    try:
+        with backend:
+            least_squares(
+                residuals,
+                x0,
+                bounds=(0.0, 1.0),
+                method="trf",
+                diff_step=0.08,
+                max_nfev=evaluations,
+                xtol=1e-3,
+                ftol=1e-3,
+            )
+    finally:
+        bar.close()
     trials = pd.DataFrame(records)
     best_row = trials.sort_values(["loss", "smooth_loss"]).iloc[0]
     best = {f.key: float(best_row[f.key]) for f in FITTED}
@@ -428,14 +486,19 @@ def calibrate(
 
 
 def check(
-    params: dict[str, float] | None, seeds: int, size: int, out: Path, horizons=HORIZONS
+    params: dict[str, float] | None,
+    seeds: int,
+    size: int,
+    out: Path,
+    horizons=HORIZONS,
+    jobs: int = 1,
 ) -> pd.DataFrame:
     """The facts at every horizon after spin-up over fresh seeds; writes the fit tables and plot.
 
     ``fit.csv`` / ``fit.md`` hold one table per horizon; ``fit.png`` plots the
-    longest horizon.
+    longest horizon. The runs go to the evaluator on ``jobs`` local processes.
     """
-    df = facts_at_horizons(params or {}, range(100, 100 + seeds), size, horizons)
+    df = facts_at_horizons(params or {}, range(100, 100 + seeds), size, horizons, jobs=jobs)
     table = fit_table_by_horizon(df)
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "facts.csv", index=False)
@@ -479,23 +542,32 @@ def main(argv: list[str] | None = None) -> None:
         "--check-only", action="store_true", help="only check the shipped default market"
     )
     ap.add_argument("--brands-only", action="store_true", help="only fit the brands")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel runs (local processes)")
+    ap.add_argument(
+        "--ray", metavar="ADDRESS", help="search on the Ray cluster at ADDRESS (local: private)"
+    )
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args(argv)
     out = a.out or results_dir() / "calibration" / time.strftime("%Y%m%d-%H%M%S")
     params = None
     if not (a.check_only or a.brands_only):
         start = shipped_values() if a.from_shipped else None
-        params = calibrate(a.evaluations, a.seeds, a.size, a.weeks, out, start=start)
+        backend = Backend.from_args(a.jobs, a.ray)
+        params = calibrate(
+            a.evaluations, a.seeds, a.size, a.weeks, out, a.jobs, start=start, backend=backend
+        )
         print(f"fitted market: {out / 'market_calibrated.yaml'}")
     if a.brands and not a.check_only:
         out.mkdir(parents=True, exist_ok=True)
         extra = {**(params or {})}
-        brands, log = fit_brands(range(2), a.brand_size, a.brands, start=None, extra=extra)
+        brands, log = fit_brands(
+            range(2), a.brand_size, a.brands, start=None, extra=extra, jobs=a.jobs
+        )
         log.to_csv(out / "brands.csv", index=False)
         write_market(extra, out / "market_calibrated.yaml", brands)
         print(f"fitted brands: {brands}; market: {out / 'market_calibrated.yaml'}")
         params = {**extra, **{f"market.banks.{b}.brand": v for b, v in brands.items()}}
-    table = check(params, a.check_seeds, a.check_size or a.size, out)
+    table = check(params, a.check_seeds, a.check_size or a.size, out, jobs=a.jobs)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(f"fit table: {out / 'fit.md'}  plot: {out / 'fit.png'}")
     inside = int(table["inside"].sum())

@@ -16,6 +16,11 @@ NSGA-II, whose generations need a population of ~20-50 trials each;
 ``sampler: nsga2`` is there for long runs. The base strategy's own levers are
 enqueued as the first trial, so the front is shown against today's bank.
 
+The runs go through the evaluator (:mod:`sim.analysis.evaluator`): Optuna's
+ask/tell loop asks ``--batch`` trials, submits their trials x seeds runs as one
+batch to local cores (``--jobs``) or a Ray cluster (``--ray ADDRESS``), then
+tells each trial its scores.
+
     python -m sim.analysis.optimize                              # the design file
     python -m sim.analysis.optimize --trials 30 --seeds 0,1 --population 1500 --weeks 40
     python -m sim.analysis.optimize --resume results/optimize/<folder> [--trials 80]
@@ -23,7 +28,8 @@ enqueued as the first trial, so the front is shown against today's bank.
 The output folder (``results/optimize/<time>-<name>/``, never reused except by
 ``--resume``) holds ``design.yaml``, ``study.db`` (Optuna's SQLite storage:
 finished trials survive an interruption; trials cut short are re-run),
-``runs/`` (one result per trial and seed), ``trials.csv`` (every trial),
+``runs/`` (one result per trial and seed) and ``outcomes.parquet`` /
+``outcomes.csv`` (every run's outcomes, the evaluator's table), ``trials.csv`` (every trial),
 ``pareto.csv`` / ``pareto.md`` (the non-dominated trials), ``pareto.png`` and
 ``<name>.yaml``: the knee point of the front (the Pareto trial closest to the
 ideal point, each objective scaled to [0, 1] over the front) as a ready-to-run
@@ -47,17 +53,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.sensitivity import (
+from sim.analysis.evaluator import (
+    Backend,
+    RunConfig,
     atomic_write,
-    base_config,
+    evaluate,
+    folder_table,
     get_key,
     markdown_table,
     new_output_folder,
     parse_seeds,
     progress_bar,
-    read_design,
-    run_one,
+    write_table,
 )
+from sim.analysis.sensitivity import base_config, base_overrides, read_design
 from sim.headlines import DEFAULT as HEADLINE_DEFAULTS
 from sim.paths import CONFIG_DIR
 
@@ -273,6 +282,23 @@ def _score(design: OptDesign, recs: list[dict]) -> tuple[list[float] | None, dic
     return values, attrs
 
 
+def trial_runs(design: OptDesign, trial) -> list[RunConfig]:
+    """A trial's runs for the evaluator: its levers on every seed of the design."""
+    overrides = base_overrides(
+        design.strategy, design.scenario, design.population, design.weeks, design.overrides
+    )
+    levers = {f"strategy.{k}": float(v) for k, v in trial.params.items()}
+    return [
+        RunConfig(
+            key=f"{trial.number:05d}_s{s}",
+            overrides=overrides,
+            values={**levers, "seed": int(s)},
+            labels={"trial": trial.number, "seed": int(s)},
+        )
+        for s in design.seeds
+    ]
+
+
 def optimise(
     folder: Path,
     design: OptDesign,
@@ -280,11 +306,19 @@ def optimise(
     batch: int | None = None,
     progress: bool = True,
     simulate_fn=None,
+    backend: Backend | None = None,
 ) -> Any:
-    """Run trials until ``design.trials`` have finished; the study."""
-    from joblib import Parallel, delayed
+    """Run trials until ``design.trials`` have finished; the study.
+
+    Optuna's ask/tell loop: ``batch`` trials are asked at once (the TPE's
+    constant liar keeps them apart), their runs (trials x seeds) go to the
+    evaluator as one batch, and each trial is told its scores when the batch
+    is back. Every run's record is kept in ``runs/`` (a resumed study never
+    repeats a finished run) and ``outcomes.parquet`` / ``outcomes.csv`` hold them all.
+    """
     from optuna.trial import TrialState
 
+    backend = backend or Backend("local", jobs)
     study = open_study(folder, design)
     base = base_config(
         design.strategy, design.scenario, design.population, design.weeks, design.overrides
@@ -300,33 +334,31 @@ def optimise(
                 flush=True,
             )
     dists = _distributions(design)
-    batch = max(1, batch or jobs)
+    batch = max(1, batch or (jobs if backend.kind == "local" else 2 * jobs))
     done = finished(study)
     print(
         f"optimise: {design.trials} trials x {len(design.seeds)} seeds "
-        f"{design.seeds}; {done} done ({design.sampler}, {jobs} jobs)",
+        f"{design.seeds}; {done} done ({design.sampler}, {backend.describe()})",
         flush=True,
     )
     bar = progress_bar(design.trials, "trials", progress, initial=min(done, design.trials))
     bar.unit = "trial"
     (folder / "runs").mkdir(exist_ok=True)
     try:
-        with Parallel(n_jobs=jobs) as pool:
+        with backend:
             while done < design.trials:
                 trials = [study.ask(dists) for _ in range(min(batch, design.trials - done))]
-                tasks = [(t, s) for t in trials for s in design.seeds]
-                recs = pool(
-                    delayed(run_one)(
-                        base,
-                        {f"strategy.{k}": v for k, v in t.params.items()},
-                        s,
-                        str(folder / "runs" / f"{t.number:05d}_s{s}.json"),
-                        simulate_fn,
-                    )
-                    for t, s in tasks
+                runs = {t.number: trial_runs(design, t) for t in trials}
+                ev = evaluate(
+                    [c for cs in runs.values() for c in cs],
+                    folder,
+                    backend=backend,
+                    simulate=simulate_fn,
+                    progress=False,
+                    table=None,
                 )
                 for t in trials:
-                    mine = [r for (tt, _), r in zip(tasks, recs, strict=True) if tt is t]
+                    mine = [{**ev.records[c.key], "seed": c.labels["seed"]} for c in runs[t.number]]
                     values, attrs = _score(design, mine)
                     for k, v in attrs.items():
                         t.set_user_attr(k, v)
@@ -338,6 +370,8 @@ def optimise(
                 bar.update(len(trials))
     finally:
         bar.close()
+        if any((folder / "runs").glob("*.json")):
+            write_table(folder_table(folder), folder, "outcomes")
     return study
 
 
@@ -588,6 +622,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scenario", help="the scenario (scenarios/)")
     ap.add_argument("--sampler", choices=SAMPLERS, help="tpe (default) | nsga2")
     ap.add_argument("--jobs", type=int, default=2, help="parallel runs (local processes)")
+    ap.add_argument(
+        "--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (local: a private one)"
+    )
     ap.add_argument("--batch", type=int, help="trials asked at once (default: --jobs)")
     ap.add_argument("--name", help="name of the strategy file written (default opt_<design>)")
     ap.add_argument("--out", help="output folder (new; default results/optimize/<time>-...)")
@@ -640,7 +677,8 @@ def main(argv: list[str] | None = None) -> None:
                 "file name of letters, digits and underscores"
             )
         t0 = time.perf_counter()
-        study = optimise(folder, design, a.jobs, a.batch, not a.no_progress)
+        backend = Backend.from_args(a.jobs, a.ray)
+        study = optimise(folder, design, a.jobs, a.batch, not a.no_progress, backend=backend)
         out = write_outputs(folder, design, study, name)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -16,14 +16,24 @@ dropped for that are reported. A strategy without any value in a scenario
     # from an experiment folder (experiment.csv, else the run summaries)
     python -m sim.analysis.robustness --experiment results/experiments/<folder> \\
         --outcome retention_26w
-    # or run the grid first (python -m sim.experiment under the hood; extra Hydra overrides last)
+    # or run the grid first (extra Hydra overrides for every run last)
     python -m sim.analysis.robustness --strategies baseline,rewards,zero_contact \\
         --scenarios none,pandemic,platform_squeeze --seeds 0-2 --population 1500 --weeks 52
+
+Grid mode runs on the evaluator (:mod:`sim.analysis.evaluator`): local cores
+(``--jobs``) or a Ray cluster (``--ray ADDRESS``), each run recorded in
+``experiment/runs/<strategy>__<scenario>__s<seed>.json`` with its run folder
+beside it, then the experiment's aggregation (:func:`sim.analysis.compare.aggregate`)
+writes its tables and report into ``experiment/`` as ``python -m sim.experiment``
+would. A Hydra launcher override (``hydra/launcher=submitit_slurm ...``) is
+the exception: SLURM and Hydra's other launchers are not evaluator backends,
+so that grid still runs as ``python -m sim.experiment`` in a subprocess.
 
 Output folder (``results/robustness/<time>-<outcome>/``, never reused):
 ``means.csv`` (strategy x scenario means), ``regret.csv`` (regret per
 scenario, worst and mean regret, rank), ``robustness.md`` and
-``regret_heatmap.png``; in grid mode the experiment is in ``experiment/``.
+``regret_heatmap.png``; in grid mode the experiment is in ``experiment/``
+(with the evaluator's ``outcomes.csv`` / ``outcomes.parquet``).
 """
 
 from __future__ import annotations
@@ -38,8 +48,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis.sensitivity import (
+from sim.analysis.evaluator import (
+    Backend,
+    RunConfig,
     atomic_write,
+    evaluate,
     markdown_table,
     new_output_folder,
     parse_seeds,
@@ -366,6 +379,83 @@ def print_summary(folder: Path, outcome: str, res: dict, relative: bool = False)
     print(f"\nfolder: {folder}\n  regret.csv  means.csv  robustness.md  regret_heatmap.png")
 
 
+def grid_configs(
+    strategies: list[str],
+    scenarios: list[str],
+    seeds: list[int],
+    population: int,
+    weeks: int,
+    overrides: list[str],
+) -> list[RunConfig]:
+    """The strategies x scenarios x seeds runs, keyed like an experiment's run folders."""
+    out = []
+    for st in strategies:
+        for sc in scenarios:
+            args = (
+                f"strategy={st}",
+                f"scenario={sc}",
+                f"population.size={population}",
+                f"weeks={weeks}",
+                "experiment.name=robustness",
+                "output.plots=false",
+                "output.progress=false",
+                *overrides,
+            )
+            for seed in seeds:
+                out.append(
+                    RunConfig(
+                        key=f"{st}__{sc}__s{seed}",
+                        overrides=args,
+                        values={"seed": int(seed)},
+                        labels={"strategy": st, "scenario": sc, "seed": int(seed)},
+                    )
+                )
+    return out
+
+
+def evaluate_grid(
+    folder: Path,
+    strategies: list[str],
+    scenarios: list[str],
+    seeds: list[int],
+    population: int,
+    weeks: int,
+    backend: Backend,
+    overrides: list[str],
+    progress: bool = True,
+) -> tuple[pd.DataFrame, list[str], Path]:
+    """Run the grid through the evaluator into ``folder/experiment``; the table and notes.
+
+    Each run also gets an experiment run folder (``experiment/runs/<strategy>__<scenario>
+    __s<seed>/``), and the experiment's aggregation writes its tables and report there,
+    as ``python -m sim.experiment`` would.
+    """
+    from sim.analysis.compare import aggregate
+
+    exp = folder / "experiment"
+    configs = grid_configs(strategies, scenarios, seeds, population, weeks, overrides)
+    print(
+        f"robustness: {len(strategies)} strategies x {len(scenarios)} scenarios x "
+        f"{len(seeds)} seeds = {len(configs)} runs ({backend.describe()})",
+        flush=True,
+    )
+    ev = evaluate(configs, exp, backend=backend, run_folders=True, progress=progress,
+                  desc="robustness")  # fmt: skip
+    notes = [f"run {r.key} failed: {r.error}" for r in ev.failed.itertuples()]
+    ok = ev.table[ev.table["status"] == "ok"].reset_index(drop=True)
+    if ok.empty:
+        from sim.errors import ConfigError
+
+        first = ev.failed["error"].iloc[0] if len(ev.failed) else "no run"
+        raise ConfigError(f"{exp}: no complete run to analyse; the first error: {first}")
+    if len(ok):
+        try:
+            aggregate(exp)
+        except Exception as err:  # the regret does not need the report
+            notes.append(f"the experiment report was not written: {type(err).__name__}: {err}")
+    return ok, notes, exp
+
+
 def run_grid(
     folder: Path,
     strategies: list[str],
@@ -376,7 +466,11 @@ def run_grid(
     jobs: int,
     overrides: list[str],
 ) -> Path:
-    """Run the strategies x scenarios x seeds experiment into ``folder/experiment``."""
+    """Run the grid as a Hydra experiment into ``folder/experiment`` (a launcher was named).
+
+    Only for a Hydra launcher override (``hydra/launcher=submitit_slurm``...): SLURM
+    and Hydra's other launchers are not evaluator backends.
+    """
     exp = folder / "experiment"
     args = [
         sys.executable,
@@ -398,6 +492,10 @@ def run_grid(
     if r.returncode != 0 and not (exp / "runs").is_dir():
         raise SystemExit(f"error: the experiment failed (exit code {r.returncode})")
     return exp
+
+
+def _hydra_launcher(overrides: list[str]) -> bool:
+    return any(o.startswith(("hydra/launcher=", "hydra.")) for o in overrides)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -426,6 +524,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--population", type=int, default=2000, help="grid mode: customers")
     ap.add_argument("--weeks", type=int, default=52, help="grid mode: weeks")
     ap.add_argument("--jobs", type=int, default=2, help="grid mode: parallel runs")
+    ap.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="grid mode: run on the Ray cluster at ADDRESS (local: a private one)",
+    )
+    ap.add_argument("--no-progress", action="store_true", help="grid mode: no progress bar")
     ap.add_argument("--out", help="output folder (new; default results/robustness/<time>-...)")
     ap.add_argument("overrides", nargs="*", help="grid mode: Hydra overrides for every run")
     a = ap.parse_args(argv)
@@ -459,10 +563,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         a.outcome = outcome
         folder = new_output_folder("robustness", a.outcome, a.out)
-        exp = (
-            Path(a.experiment)
-            if a.experiment
-            else run_grid(
+        if not a.experiment and _hydra_launcher(a.overrides):  # run as a Hydra experiment
+            exp = run_grid(
                 folder,
                 strategies,
                 scenarios,
@@ -472,11 +574,21 @@ def main(argv: list[str] | None = None) -> None:
                 a.jobs,
                 a.overrides,
             )
-        )
-        if not a.experiment:
             table, notes = read_experiment(exp)
             if table.empty:
                 raise ConfigError(f"{exp}: no complete run to analyse")
+        elif not a.experiment:
+            table, notes, exp = evaluate_grid(
+                folder,
+                strategies,
+                scenarios,
+                parse_seeds(a.seeds),
+                a.population,
+                a.weeks,
+                Backend.from_args(a.jobs, a.ray),
+                a.overrides,
+                not a.no_progress,
+            )
         res = analyse(
             table, a.outcome, folder, a.direction, strategies, scenarios, a.relative, notes
         )

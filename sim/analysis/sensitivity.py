@@ -43,15 +43,11 @@ indices; it is listed, with the samples concerned, in the printout, in
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
 import math
-import os
 import sys
-import time
-import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +55,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.paths import CONFIG_DIR, results_dir
+from sim.analysis.evaluator import (  # noqa: F401 - shared helpers, re-exported for the tools
+    Backend,
+    RunConfig,
+    atomic_write,
+    compose_plain,
+    evaluate,
+    get_key,
+    markdown_table,
+    new_output_folder,
+    parse_seeds,
+    progress_bar,
+    read_record,
+    set_key,
+    simulate_outcomes,
+)
+from sim.analysis.evaluator import (
+    pending as pending_runs,
+)
+from sim.paths import CONFIG_DIR
 
 DEFAULT_DESIGN = CONFIG_DIR / "design" / "sensitivity.yaml"
 METHODS = ("sobol", "morris", "latin")
@@ -101,35 +115,18 @@ def schema_field(key: str) -> tuple[str, dict]:
     raise KeyError(f"{key}: a section, not a parameter")
 
 
-def set_key(config: dict, key: str, value: Any) -> None:
-    """Set a dotted key in a nested dict (the key must exist)."""
-    node = config
-    parts = key.split(".")
-    for p in parts[:-1]:
-        node = node[p]
-    if parts[-1] not in node:
-        raise KeyError(key)
-    node[parts[-1]] = value
-
-
-def get_key(config: dict, key: str) -> Any:
-    """A dotted key's value in a nested dict."""
-    node = config
-    for p in key.split("."):
-        node = node[p]
-    return node
-
-
 def base_config(
     strategy: str, scenario: str, population: int, weeks: int, overrides: Sequence[str] = ()
 ) -> dict:
     """The composed run config (plain, resolved) every sample starts from."""
-    from omegaconf import OmegaConf
+    return compose_plain(base_overrides(strategy, scenario, population, weeks, overrides))
 
-    from sim.compose import compose_config
-    from sim.config import check_overrides
 
-    args = [
+def base_overrides(
+    strategy: str, scenario: str, population: int, weeks: int, overrides: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The Hydra overrides every sample's run is composed with."""
+    return (
         f"strategy={strategy}",
         f"scenario={scenario}",
         f"population.size={int(population)}",
@@ -137,101 +134,12 @@ def base_config(
         "output.plots=false",
         "output.progress=false",
         *overrides,
-    ]
-    check_overrides(args)
-    cfg = compose_config(args)
-    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    )
 
 
 def simulate(config: dict) -> dict[str, float]:
     """Run one simulation from a plain config dict; its outcomes."""
-    import logging
-
-    from omegaconf import OmegaConf
-
-    from sim.run import run
-
-    logging.getLogger("MESA").setLevel(logging.WARNING)
-    return run(OmegaConf.create(config)).summary["outcomes"]
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write a file under a temporary name, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def new_output_folder(kind: str, label: str, out: str | Path | None = None) -> Path:
-    """A fresh output folder under ``results/<kind>/`` (never an existing one)."""
-    from sim.errors import ConfigError
-    from sim.validate import inside_results
-
-    if out is not None:
-        path = inside_results(Path(out), "--out")
-        if path.exists() and any(path.iterdir()):
-            raise ConfigError(
-                f"command line: --out = {str(out)!r} is not allowed; allowed: a new or empty "
-                "folder (to continue an earlier run use --resume FOLDER)"
-            )
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    root = results_dir() / kind
-    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{label}"
-    for k in range(1, 1000):
-        path = root / (stem if k == 1 else f"{stem}-{k}")
-        try:
-            path.mkdir(parents=True, exist_ok=False)
-            return path
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"no free output folder under {root}")
-
-
-def markdown_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
-    """A GitHub-flavoured Markdown table (no extra dependency)."""
-
-    def cell(v: Any) -> str:
-        if isinstance(v, float | np.floating):
-            return "NaN" if math.isnan(v) else format(float(v), floatfmt)
-        return str(v)
-
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def parse_seeds(text: str | Iterable[int]) -> list[int]:
-    """Seeds from ``"0,1,2"``, ``"0-4"`` or a list."""
-    if not isinstance(text, str):
-        return [int(s) for s in text]
-    seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if "-" in part[1:]:
-            a, b = part.split("-", 1)
-            seeds.extend(range(int(a), int(b) + 1))
-        elif part:
-            seeds.append(int(part))
-    return seeds
-
-
-def progress_bar(total: int, desc: str, enabled: bool = True, initial: int = 0):
-    """A tqdm bar on stderr."""
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        initial=initial,
-        desc=desc,
-        unit="run",
-        disable=not enabled,
-        file=sys.stderr,
-        mininterval=1.0,
-        dynamic_ncols=True,
-    )
+    return simulate_outcomes(config)
 
 
 # --------------------------------------------------------------------------- the design
@@ -426,57 +334,47 @@ def _assignment(design: Design, row: np.ndarray) -> dict[str, float]:
 def run_one(
     base: dict, assignment: dict, seed: int, path: str, simulate_fn: Simulate | None = None
 ) -> dict:
-    """Run one (sample, seed) and keep its result in ``path``; never raises for a run error."""
-    cfg = copy.deepcopy(base)
-    cfg["seed"] = int(seed)
-    t0 = time.perf_counter()
+    """Run one (sample, seed) from ``base`` and keep its result in ``path`` (never raises).
+
+    A single run outside an evaluation (the evaluator's :func:`execute` on one
+    config); the tools themselves submit their designs to
+    :func:`sim.analysis.evaluator.evaluate`.
+    """
+    cfg: dict | str = json.loads(json.dumps(base))
     try:
+        cfg["seed"] = int(seed)  # type: ignore[index]
         for key, value in assignment.items():
-            set_key(cfg, key, value)
-        outcomes = (simulate_fn or simulate)(cfg)
-        rec = {"status": "ok", "outcomes": {k: float(v) for k, v in outcomes.items()}}
-    except Exception as err:
-        rec = {
-            "status": "failed",
-            "error": f"{type(err).__name__}: {err}",
-            "traceback": traceback.format_exc(),
-        }
-    rec.update(seed=int(seed), params=assignment, seconds=time.perf_counter() - t0)
+            set_key(cfg, key, value)  # type: ignore[arg-type]
+    except KeyError as err:
+        cfg = f"KeyError: {err.args[0]} is not a key of the run config"
+    from sim.analysis.evaluator import execute as execute_one
+
+    rec = execute_one(Path(path).stem, cfg, simulate_fn)
+    rec.pop("result", None)
+    rec.update(seed=int(seed), params=assignment)
     atomic_write(Path(path), json.dumps(rec, allow_nan=True) + "\n")
     return rec
 
 
-def run_tasks(
-    tasks: list[tuple[dict, int, Path]],
-    base: dict,
-    jobs: int,
-    desc: str,
-    progress: bool = True,
-    simulate_fn: Simulate | None = None,
-    done: int = 0,
-) -> list[dict]:
-    """Run (assignment, seed, result file) tasks on ``jobs`` local processes, with a bar."""
-    from joblib import Parallel, delayed
-
-    bar = progress_bar(done + len(tasks), desc, progress, initial=done)
-    out = []
-    try:
-        gen = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-            delayed(run_one)(base, a, s, str(p), simulate_fn) for a, s, p in tasks
-        )
-        for rec in gen:
-            out.append(rec)
-            bar.update(1)
-    finally:
-        bar.close()
-    return out
-
-
 def _read_run(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # absent, or cut short: run it again
+    return read_record(path)  # None: absent, or cut short: run it again
+
+
+def run_configs(design: Design, X: np.ndarray) -> list[RunConfig]:
+    """The design's runs for the evaluator: one per (sample, seed), keyed like ``run_file``."""
+    overrides = base_overrides(
+        design.strategy, design.scenario, design.population, design.weeks, design.overrides
+    )
+    return [
+        RunConfig(
+            key=run_file(Path("."), i, s).stem,
+            overrides=overrides,
+            values={**_assignment(design, X[i]), "seed": int(s)},
+            labels={"sample": i, "seed": int(s)},
+        )
+        for i in range(X.shape[0])
+        for s in design.seeds
+    ]
 
 
 def pending(folder: Path, n_samples: int, seeds: Sequence[int]) -> list[tuple[int, int]]:
@@ -608,6 +506,76 @@ def main_index(method: str) -> str:
     return {"sobol": "ST", "morris": "mu_star", "latin": "S1"}[method]
 
 
+#: The indices with a confidence interval, per method (the interval is ``<index>_conf``).
+WITH_INTERVALS = {"sobol": ("S1", "ST"), "morris": ("mu_star",), "latin": ("S1",)}
+
+
+def assess(design: Design, indices: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Which indices are distinguishable from zero, and whether the sample is too small.
+
+    An index is *distinguishable from zero* when its confidence interval
+    (estimate +- ``<index>_conf``, the bootstrap half-width at ``conf_level``)
+    excludes 0: ``|estimate| > half-width``. The column ``distinguishable``
+    lists them per row (``S1 ST``, ``ST``, ``none``).
+
+    The sample is *too small* for an outcome when, for some index asked, even the
+    largest estimate among the real (non-dummy) parameters has an interval wider
+    than itself: then no parameter's effect of that kind can be told from zero.
+    Intervals shrink like ``1/sqrt(N)``, so the sample that would bring that
+    interval inside its estimate is about ``N * (half-width / estimate)^2``
+    (rounded up to a power of 2 for Sobol'), which the warning suggests. The
+    column ``sample_too_small`` carries the verdict on every row of the outcome.
+    Returns the indices with both columns and the warnings by outcome.
+    """
+    names = WITH_INTERVALS[design.method]
+    out = indices.copy()
+    if out.empty:
+        out["distinguishable"] = pd.Series(dtype=str)
+        out["sample_too_small"] = pd.Series(dtype=bool)
+        return out, {}
+    est = {n: out[n].to_numpy(dtype=float) for n in names}
+    conf = {n: out[f"{n}_conf"].to_numpy(dtype=float) for n in names}
+    clear = {n: np.abs(est[n]) > conf[n] for n in names}
+    out["distinguishable"] = [
+        " ".join(n for n in names if clear[n][i]) or "none" for i in range(len(out))
+    ]
+    out["sample_too_small"] = False
+    warnings: dict[str, str] = {}
+    unit = "trajectories" if design.method == "morris" else "samples"
+    for o in dict.fromkeys(out["outcome"]):
+        rows = (out["outcome"] == o) & ~out["dummy"].astype(bool)
+        if not rows.any():
+            continue
+        wide, need = [], design.samples
+        for n in names:
+            e, c = np.abs(est[n][rows]), conf[n][rows]
+            top = int(np.nanargmax(e)) if np.isfinite(e).any() else 0
+            if not np.isfinite(e[top]) or c[top] >= e[top]:
+                n_wide = int((c >= e).sum())
+                wide.append(
+                    f"{n}: even the largest ({e[top]:.3g}, {out.loc[rows, 'parameter'].iloc[top]}) "
+                    f"has an interval of +-{c[top]:.3g}; {n_wide} of {int(rows.sum())} "
+                    "parameters' intervals include 0"
+                )
+                ratio = c[top] / e[top] if e[top] > 0 else math.inf
+                need = max(need, design.samples * ratio**2 * 1.2)
+        if wide:
+            if math.isfinite(need):
+                need = math.ceil(need)
+                if design.method == "sobol":
+                    need = 1 << (need - 1).bit_length()
+                more = f"about {need} {unit} (now {design.samples}) or more seeds"
+            else:
+                more = f"many more {unit} (now {design.samples}) or more seeds"
+            warnings[o] = (
+                f"the sample is too small for {o}: the confidence intervals are wider than "
+                f"the estimates ({'; '.join(wide)}); the indices cannot be told from zero: "
+                f"use {more}"
+            )
+            out.loc[out["outcome"] == o, "sample_too_small"] = True
+    return out, warnings
+
+
 def plot(design: Design, indices: pd.DataFrame, path: Path) -> Path | None:
     """Bar charts of the indices, one panel per analysed outcome."""
     import matplotlib
@@ -695,6 +663,7 @@ def write_outputs(folder: Path, design: Design, X: np.ndarray) -> dict:
     """Collect the runs, compute the indices, write tables and plot; a summary dict."""
     results, problems = collect(folder, design, X)
     indices, refused = analyse(design, X, results)
+    indices, warnings = assess(design, indices)
     atomic_write(folder / "results.csv", results.to_csv(index=False, float_format="%.10g"))
     atomic_write(folder / "failed.csv", problems.to_csv(index=False))
     atomic_write(folder / "indices.csv", indices.to_csv(index=False, float_format="%.6g"))
@@ -710,6 +679,8 @@ def write_outputs(folder: Path, design: Design, X: np.ndarray) -> dict:
         if o in refused:
             md.append(f"\n**No indices**: {refused[o]}.\n")
             continue
+        if o in warnings:
+            md.append(f"\n**Warning**: {warnings[o]}.\n")
         d = indices[indices["outcome"] == o].drop(columns=["outcome"])
         md.append("\n" + markdown_table(d.sort_values(key, ascending=False)))
     n_failed = int((problems["status"] != "nan_outcome").sum())
@@ -726,6 +697,7 @@ def write_outputs(folder: Path, design: Design, X: np.ndarray) -> dict:
         "problems": problems,
         "indices": indices,
         "refused": refused,
+        "warnings": warnings,
         "plot": png,
     }
 
@@ -744,10 +716,13 @@ def print_summary(folder: Path, design: Design, summary: dict) -> None:
         if o in refused:
             print(f"  NO INDICES: {refused[o]}")
             continue
+        if o in summary.get("warnings", {}):
+            print(f"  WARNING: {summary['warnings'][o]}")
         d = indices[indices["outcome"] == o].sort_values(key, ascending=False)
         for _, r in d.iterrows():
             vals = "  ".join(f"{c}={r[c]:8.4f}" for c in cols)
-            print(f"  {r['parameter']:44s} {vals}{'   (dummy)' if r['dummy'] else ''}")
+            tail = "   (dummy)" if r["dummy"] else f"   nonzero: {r.get('distinguishable', '')}"
+            print(f"  {r['parameter']:44s} {vals}{tail}")
     if len(problems):
         print(f"\nproblems ({len(problems)}, listed in {folder / 'failed.csv'}):")
         for _, r in problems.head(20).iterrows():
@@ -798,24 +773,25 @@ def execute(
     progress: bool = True,
     simulate_fn: Simulate | None = None,
     outcomes: Sequence[str] | None = None,
+    backend: Backend | None = None,
 ) -> dict:
-    """Run what is missing in a prepared folder, then analyse it; the summary dict."""
+    """Run what is missing in a prepared folder (the evaluator), then analyse it; the summary."""
     design, X = load_folder(folder)
     if outcomes:
         design = make_design({**design.to_dict(), "outcomes": list(outcomes)})
-    todo = pending(folder, X.shape[0], design.seeds)
-    total = X.shape[0] * len(design.seeds)
+    backend = backend or Backend("local", jobs)
+    configs = run_configs(design, X)
+    todo = pending_runs(configs, folder)
+    total = len(configs)
     print(
         f"{design.method}: {X.shape[0]} samples x {len(design.seeds)} seeds = {total} runs; "
-        f"{total - len(todo)} done, {len(todo)} to run ({jobs} jobs)",
+        f"{total - len(todo)} done, {len(todo)} to run ({backend.describe()})",
         flush=True,
     )
-    if todo:
-        base = base_config(
-            design.strategy, design.scenario, design.population, design.weeks, design.overrides
-        )
-        tasks = [(_assignment(design, X[i]), s, run_file(folder, i, s)) for i, s in todo]
-        run_tasks(tasks, base, jobs, "sensitivity", progress, simulate_fn, done=total - len(todo))
+    evaluate(
+        configs, folder, backend=backend, simulate=simulate_fn, progress=progress,
+        desc="sensitivity",
+    )  # fmt: skip
     return write_outputs(folder, design, X)
 
 
@@ -836,6 +812,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scenario", help="the scenario (scenarios/)")
     ap.add_argument("--outcomes", help="outcomes to analyse, comma-separated")
     ap.add_argument("--jobs", type=int, default=2, help="parallel runs (local processes)")
+    ap.add_argument(
+        "--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (local: a private one)"
+    )
     ap.add_argument("--out", help="output folder (new; default results/sensitivity/<time>-...)")
     ap.add_argument("--resume", metavar="FOLDER", help="finish an interrupted analysis")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -883,7 +862,8 @@ def main(argv: list[str] | None = None) -> None:
                 design.strategy, design.scenario, design.population, design.weeks, design.overrides
             )  # fail on a bad override before sampling
             folder = prepare(design, a.out)
-        summary = execute(folder, a.jobs, not a.no_progress, outcomes=outcomes)
+        backend = Backend.from_args(a.jobs, a.ray)
+        summary = execute(folder, a.jobs, not a.no_progress, outcomes=outcomes, backend=backend)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -902,6 +882,8 @@ def main(argv: list[str] | None = None) -> None:
             f"\nwarning: no indices for {', '.join(summary['refused'])} (see above)",
             file=sys.stderr,
         )
+    for text in summary.get("warnings", {}).values():
+        print(f"warning: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":
