@@ -152,7 +152,7 @@ def test_back_at_round_zero_is_refused():
 def test_save_and_load_round_trip(played):
     g, *_ = played
     path = g.save("team-day_1")
-    assert path == workshop_dir().resolve() / "team-day_1.pkl"
+    assert path == workshop_dir().resolve() / "team-day_1.npz"
     assert path.is_file() and saved_sessions() == ["team-day_1"]
     h = Game.load("team-day_1")
     assert h.teams == g.teams and h.round == g.round and h.week == g.week
@@ -194,20 +194,18 @@ def test_unsafe_session_names_are_refused(played, name):
         Game.load(name)
     with pytest.raises(ValueError):
         session_path(name, workshop_dir())
-    assert not any(
-        p.suffix == ".pkl" and p.parent != workshop_dir()
-        for p in workshop_dir().parent.rglob("*.pkl")
-    )
+    assert not any(p.parent != workshop_dir() for p in workshop_dir().parent.rglob("*.npz"))
 
 
 def test_load_refuses_a_foreign_file():
     folder = workshop_dir()
     folder.mkdir(parents=True)
-    import pickle
-
-    (folder / "other.pkl").write_bytes(pickle.dumps({"format": "something else"}))
+    np.savez(folder / "other.npz", meta=np.array('{"format": "something else"}'))
     with pytest.raises(ValueError, match="not a saved workshop game"):
         Game.load("other")
+    (folder / "old.npz").write_bytes(b"\x80\x04\x95 a pickle, not an archive")
+    with pytest.raises(ValueError, match="not a readable saved game"):
+        Game.load("old")
     with pytest.raises(FileNotFoundError):
         Game.load("missing")
 
@@ -218,9 +216,21 @@ def test_lab_session_strategy_against_baseline():
 
     lab = LabSession(scenario="pandemic", size=SIZE, seed=2, weeks=30, sample=6)
     assert lab.changed_levers() == {}
+    # both runs start from the market at rest: the spun-up state of sim.spinup
+    assert lab.spinup()["weeks"] == lab.model.cfg.spinup.weeks > 0
+    assert lab.model.spun_up and lab.baseline.spun_up
+    assert lab.model.spinup["key"] == lab.baseline.spinup["key"]
+    start_holders = int(lab.model.pop.has[:, 0].sum())
     lab.step(3)
     a, b = lab.frames()
     pd.testing.assert_frame_equal(a, b)  # same levers, same seed: identical runs
+    # loyalty: the week-0 customers still at the bank, or gone fully while in the market
+    assert ((a["retention"] > 0) & (a["retention"] <= 1)).all()
+    assert ((a["full_switch"] >= 0) & (a["full_switch"] + a["retention"] <= 1)).all()
+    pop = lab.model.pop
+    mask, entry = lab._start["strategy"]
+    kept = int((mask & pop.alive & (pop.ti_entry == entry) & pop.has[:, 0]).sum())
+    assert a["retention"].iloc[-1] == kept / start_holders
     lab.set_lever("app_quality", 1.0)
     lab.set_lever("push_per_week", 6.0)
     assert set(lab.changed_levers()) == {"app_quality", "push_per_week"}
@@ -228,7 +238,8 @@ def test_lab_session_strategy_against_baseline():
     a, b = lab.frames()
     assert len(a) == len(b) == 13 and lab.week == 13
     assert not a["active"].equals(b["active"])
-    assert len(lab.summary()) == 6
+    assert len(lab.summary()) == 7
+    assert "Retention of week-0 customers" in [r["kpi"] for r in lab.summary()]
     sample = lab.customers()
     assert len(sample) == 6 and {"banks", "primary", "main channel", "satisfaction"} <= set(
         sample.columns

@@ -1,5 +1,8 @@
 """``python -m sim.app``: serve the workshop app on this machine.
 
+``python -m sim.app room`` serves a game room instead (:mod:`sim.app.room_web`): every
+team plays from its own device, the facilitator runs the room.
+
 Listens on 127.0.0.1 (this computer only) unless ``--host`` says otherwise,
 prints the address to open, and serves until Ctrl+C. Each browser tab gets its
 own models. Options set the defaults of new sessions: population size, seed,
@@ -58,7 +61,13 @@ def _is_loopback(host: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Start the server."""
+    """Start the server (``room ...``: the game room's server)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["room"]:
+        from sim.app.room_web import main as room_main
+
+        room_main(argv[1:])
+        return
     args = parse_args(argv)
     os.environ["SOLARA_APP"] = "sim.app.ui"
     # No calls home: no telemetry; the front-end files come from solara-assets.

@@ -1,4 +1,4 @@
-"""What the lab view and the team game share: levers, choices, model builds and pickles.
+"""What the lab view and the team game share: levers, choices, model builds, session names.
 
 Nothing here imports Solara: the game and the lab session are plain Python and
 are tested without a browser.
@@ -7,12 +7,8 @@ are tested without a browser.
 from __future__ import annotations
 
 import functools
-import io
-import pickle
 import re
 import threading
-import types
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +89,11 @@ def scenarios() -> dict[str, str]:
     return _described(SCENARIO_DIR)
 
 
+def markets() -> dict[str, str]:
+    """The market files (``configs/market/*.yaml``): name -> description."""
+    return _described(CONFIG_DIR / "market")
+
+
 def strategies() -> dict[str, str]:
     """The strategy files (``configs/strategy/*.yaml``): name -> description."""
     return _described(CONFIG_DIR / "strategy")
@@ -110,20 +111,25 @@ def market_banks(market: str = "default") -> tuple[str, ...]:
 _COMPOSE_LOCK = threading.Lock()
 
 
-def build_model(strategy: str, scenario: str, size: int, seed: int, weeks: int):
-    """A validated ``BankingMarket`` for one strategy file and one scenario file.
+def game_config(
+    strategy: str, scenario: str, size: int, seed: int, weeks: int, market: str = "default"
+):
+    """The validated config of a workshop model: one strategy file, one scenario file.
 
     The model's horizon is ``weeks``, or longer when a scenario shock starts later
     (the config check refuses shocks beyond the horizon); the app stops at ``weeks``.
     """
     from sim.compose import compose_config
-    from sim.run import build
+    from sim.validate import validate
 
     if strategy not in strategies():
         raise ValueError(f"unknown strategy {strategy!r}; choose from {sorted(strategies())}")
     if scenario not in scenarios():
         raise ValueError(f"unknown scenario {scenario!r}; choose from {sorted(scenarios())}")
+    if market not in markets():
+        raise ValueError(f"unknown market {market!r}; choose from {sorted(markets())}")
     overrides = [
+        f"market={market}",
         f"strategy={strategy}",
         f"scenario={scenario}",
         f"population.size={int(size)}",
@@ -134,56 +140,26 @@ def build_model(strategy: str, scenario: str, size: int, seed: int, weeks: int):
         cfg = compose_config(overrides)
     last_start = max((int(sh.start) for sh in cfg.scenario.shocks), default=0)
     cfg.weeks = max(int(weeks), last_start + 1)
-    return build(cfg)
+    return validate(cfg)
 
 
-# --------------------------------------------------------------------------- pickles
-# The model's data collector holds lambdas (its reporters), which the standard
-# pickle refuses. They are written as equivalent ``functools.partial`` objects of
-# module-level functions, which pickle by reference and behave the same.
+def build_model(
+    strategy: str, scenario: str, size: int, seed: int, weeks: int, market: str = "default"
+):
+    """A validated ``BankingMarket`` at week 0, spun up (:func:`sim.run.build`).
 
+    See :func:`game_config` for the horizon.
+    """
+    from sim.run import build
 
-def kpi_of(attr: str, key: str, obj):
-    """``obj.<attr>[key]``: a data-collector reporter that pickles."""
-    return getattr(obj, attr)[key]
-
-
-def attr_of(name: str, obj):
-    """``obj.<name>``: a data-collector reporter that pickles."""
-    return getattr(obj, name, None)
-
-
-class _ModelPickler(pickle.Pickler):
-    def reducer_override(self, obj):
-        if not isinstance(obj, types.FunctionType) or "<locals>" not in obj.__qualname__:
-            return NotImplemented
-        qual = obj.__qualname__
-        if qual.endswith("attr_reporter") and obj.__closure__:
-            return functools.partial, (attr_of, obj.__closure__[0].cell_contents)
-        if qual.startswith("BankingMarket.__init__") and obj.__defaults__:
-            attr = "market_kpi" if "market_kpi" in obj.__code__.co_names else "kpi"
-            return functools.partial, (kpi_of, attr, obj.__defaults__[0])
-        raise pickle.PicklingError(f"cannot pickle the local function {qual}")
-
-
-def dumps(obj, compress: bool = True) -> bytes:
-    """Pickle a model (or anything holding models), zlib-compressed by default."""
-    buf = io.BytesIO()
-    _ModelPickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
-    data = buf.getvalue()
-    return zlib.compress(data, 1) if compress else data
-
-
-def loads(data: bytes, compressed: bool = True):
-    """The object of :func:`dumps` (only load bytes this lab wrote: pickles run code)."""
-    return pickle.loads(zlib.decompress(data) if compressed else data)
+    return build(game_config(strategy, scenario, size, seed, weeks, market))
 
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
-def session_path(name: str, folder: Path) -> Path:
-    """``folder/<name>.pkl`` for a plain session name; anything else is a ValueError.
+def session_path(name: str, folder: Path, suffix: str = ".npz") -> Path:
+    """``folder/<name>.npz`` for a plain session name; anything else is a ValueError.
 
     A name is 1-64 letters, digits, ``-`` or ``_`` (no dots, slashes or spaces),
     so it cannot leave ``folder``; the resolved path is checked as well.
@@ -194,7 +170,7 @@ def session_path(name: str, folder: Path) -> Path:
             "(starting with a letter or digit)"
         )
     root = Path(folder).resolve()
-    path = (root / f"{name}.pkl").resolve()
+    path = (root / f"{name}{suffix}").resolve()
     if path.parent != root:
         raise ValueError(f"session name {name!r} leaves {root}")
     return path

@@ -41,19 +41,20 @@ Plain Python (no browser needed): the workshop UI (:mod:`sim.app.ui`) sits on to
   weekly ``investment`` KPI and its profit; the leaderboard shows it
   (``investment_k``). Running costs follow the levers in force every week.
 * :meth:`Game.back` undoes the last round: the model is restored from the
-  pickle taken just before the round was played (the levers chosen for that
-  round stay set, so teams can change them and replay).
+  snapshot of its state taken just before the round was played
+  (:func:`sim.app.saved.model_state`; the levers chosen for that round stay set,
+  so teams can change them and replay).
 * :meth:`Game.save` and :meth:`Game.load` write and read the whole session
-  (model, per-round pickles, history) as ``results/workshop/<name>.pkl``.
+  (model, per-round snapshots, history) as data, ``results/workshop/<name>.npz``:
+  JSON and NumPy arrays, no pickle, versioned and checked on loading
+  (:mod:`sim.app.saved`).
 """
 
 from __future__ import annotations
 
-import os
-import pickle
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -66,9 +67,18 @@ from sim.app.common import (
     bank_label,
     build_model,
     check_lever,
-    dumps,
-    loads,
+    game_config,
+    market_banks,
     session_path,
+)
+from sim.app.saved import (
+    SavedGameError,
+    check_arrays,
+    check_levers,
+    model_state,
+    read_file,
+    restore,
+    write_file,
 )
 from sim.headlines import DEFAULT as HEADLINES
 from sim.headlines import from_config
@@ -76,8 +86,6 @@ from sim.measure import kpi_profit
 from sim.params import LEVER_NAMES, lever_costs
 from sim.paths import results_dir
 
-FORMAT = "banklab-workshop-game"
-FORMAT_VERSION = 1
 HOUSE = "(house)"
 
 #: The scoring dimensions, keyed like the headlines (:data:`sim.headlines.DEFAULT`): the
@@ -156,7 +164,7 @@ def saved_sessions() -> list[str]:
     folder = workshop_dir()
     if not folder.is_dir():
         return []
-    files = sorted(folder.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    files = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
     return [p.stem for p in files]
 
 
@@ -196,25 +204,35 @@ class Game:
         rounds: int = 8,
         strategy: str = "baseline",
         headlines: Mapping[str, str] | None = None,
+        market: str = "default",
     ) -> None:
         """Start a game: ``teams`` maps team names to the banks they own.
 
         ``headlines``: the experiment's headline outcomes the scoring dimensions stand
         for (``experiment.headlines``; :data:`sim.headlines.DEFAULT` when not given).
+        ``market``: the market file (``configs/market/<market>.yaml``).
         """
+        self._settings(teams, scenario, size, seed, rounds, strategy, headlines, market)
+        self.model = build_model(
+            strategy, scenario, self.size, self.seed, self.weeks_total, self.market
+        )
+        self.history: list[RoundRecord] = []
+        self._snapshots: list[tuple[dict, dict[str, np.ndarray]]] = []
+
+    def _settings(self, teams, scenario, size, seed, rounds, strategy, headlines, market):
         if not 1 <= int(rounds) <= 40:
             raise ValueError(f"rounds = {rounds} is not allowed; allowed: 1 to 40")
+        if not 100 <= int(size) <= 2_000_000:
+            raise ValueError(f"size = {size} is not allowed; allowed: 100 to 2,000,000 customers")
         self.headlines = _headlines(headlines)
         self.scenario = scenario
         self.strategy = strategy
+        self.market = market
         self.size = int(size)
         self.seed = int(seed)
         self.rounds = int(rounds)
-        self.model = build_model(strategy, scenario, self.size, self.seed, self.weeks_total)
-        self.bank_names: list[str] = list(self.model.bank_names)
+        self.bank_names: list[str] = list(market_banks(market))
         self.teams = self._check_teams(teams)
-        self.history: list[RoundRecord] = []
-        self._snapshots: list[bytes] = []
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ set-up
@@ -296,16 +314,44 @@ class Game:
         lv = cfg.spinup.strategy if b == 0 else cfg.market.banks[bank].levers
         return {name: float(getattr(lv, name)) for name in LEVER_NAMES}
 
-    def investment_due(self, bank: str) -> float:
+    def investment_due(self, bank: str, levers: Mapping[str, float] | None = None) -> float:
         """The one-off investment ``bank`` pays if the next round is played now (simulated RMB).
 
         ``invest`` per unit of level gained by each lever over the levers in force in the
         previous round (before round 1: :meth:`rest_levers`), nothing for a lever lowered.
+        ``levers``: the levers to price (default: those set for the next round).
         """
         prev = self.history[-1].levers[bank] if self.history else self.rest_levers(bank)
         m = self.model
-        new = SimpleNamespace(**self.levers(bank))
+        new = SimpleNamespace(**(self.levers(bank) if levers is None else dict(levers)))
         return float(lever_costs(m.market, new, SimpleNamespace(**prev), m.scale).invest_total)
+
+    def round_costs(self, bank: str, levers: Mapping[str, float], customers: float) -> dict:
+        """What ``levers`` cost ``bank`` over a round, in thousand RMB (simulated market).
+
+        ``investment``: :meth:`investment_due`; ``running``: the levers' running costs
+        over the round's 13 weeks, ``13 * sum_l level_l * (weekly_l + per_customer_l *
+        customers)`` as accounting charges them (:mod:`sim.processes.accounting`), at
+        ``customers`` account holders. Per-event spending (bonuses, touches, pushes) is
+        not included: it depends on what customers do.
+        """
+        from sim.levers import LEVERS
+
+        costs = self.model.params.costs
+        running = sum(
+            lv.level(float(levers[lv.name]))
+            * (costs.weekly[lv.name] + costs.per_customer[lv.name] * float(customers))
+            for lv in LEVERS
+        )
+        return {
+            "investment_k": round(self.investment_due(bank, levers) / 1000, 1),
+            "running_k": round(WEEKS_PER_ROUND * running / 1000, 1),
+        }
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while a round is played (and by every change): read the model under it."""
+        return self._lock
 
     def columns(self) -> dict[str, str]:
         """The leaderboard's columns and what each means, with this game's headlines."""
@@ -337,7 +383,7 @@ class Game:
             if self.finished:
                 raise RuntimeError(f"the game is over: all {self.rounds} rounds played")
             m = self.model
-            self._snapshots.append(dumps(m))
+            self._snapshots.append(model_state(m, logs=False))
             first = int(m.t)
             levers = {bank: self.levers(bank) for bank in self.bank_names}
             invest = np.array([self.investment_due(bank) for bank in self.bank_names])
@@ -460,7 +506,7 @@ class Game:
         with self._lock:
             if not self.history:
                 raise RuntimeError("no round to go back from")
-            self.model = loads(self._snapshots.pop())
+            restore(self.model, self._snapshots.pop())
             self.history.pop()
 
     # ------------------------------------------------------------------ series
@@ -487,52 +533,102 @@ class Game:
         return bank_label(bank)
 
     # ------------------------------------------------------------------ files
-    def save(self, name: str) -> Path:
-        """Write the session to ``results/workshop/<name>.pkl`` (name: letters, digits, -_)."""
-        path = session_path(name, workshop_dir())
+    def settings(self) -> dict:
+        """What the game was started with (JSON data)."""
+        return {
+            "teams": dict(self.teams),
+            "market": self.market,
+            "scenario": self.scenario,
+            "strategy": self.strategy,
+            "size": self.size,
+            "seed": self.seed,
+            "rounds": self.rounds,
+            "headlines": dict(self.headlines),
+        }
+
+    def to_data(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The whole session as (JSON-able meta, arrays): :func:`sim.app.saved.write_file`."""
         with self._lock:
-            payload = {
-                "format": FORMAT,
-                "version": FORMAT_VERSION,
-                "settings": {
-                    "teams": dict(self.teams),
-                    "scenario": self.scenario,
-                    "strategy": self.strategy,
-                    "size": self.size,
-                    "seed": self.seed,
-                    "rounds": self.rounds,
-                    "headlines": dict(self.headlines),
-                },
-                "history": self.history,
-                "snapshots": list(self._snapshots),
-                "model": dumps(self.model),
+            meta, arrays = model_state(self.model)
+            out = {f"model.{k}": v for k, v in arrays.items()}
+            snaps = []
+            for i, (smeta, sarr) in enumerate(self._snapshots):
+                snaps.append(smeta)
+                out.update({f"snap{i}.{k}": v for k, v in sarr.items()})
+            data = {
+                "settings": self.settings(),
+                "history": [asdict(r) for r in self.history],
+                "model": meta,
+                "snapshots": snaps,
             }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp, path)
-        return path
+        return data, out
+
+    def save(self, name: str) -> Path:
+        """Write the session to ``results/workshop/<name>.npz`` (name: letters, digits, -_)."""
+        path = session_path(name, workshop_dir())
+        meta, arrays = self.to_data()
+        return write_file(path, meta, arrays)
 
     @classmethod
     def load(cls, name: str) -> Game:
-        """Read a session saved with :meth:`save` (only load files this lab wrote)."""
+        """Read a session saved with :meth:`save` (checked: :mod:`sim.app.saved`)."""
         path = session_path(name, workshop_dir())
         if not path.is_file():
             raise FileNotFoundError(f"no saved session {name!r} in {workshop_dir()}")
-        payload = pickle.loads(path.read_bytes())
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a saved workshop game")
-        if payload.get("version") != FORMAT_VERSION:
-            raise ValueError(f"{path}: format version {payload.get('version')} is not supported")
+        return cls.from_data(path, *read_file(path))
+
+    @classmethod
+    def from_data(cls, path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> Game:
+        """The game of :meth:`to_data`'s data read from ``path`` (every entry checked first).
+
+        The model is built from the saved state (no spin-up is run); a bad setting or
+        entry is a :class:`sim.app.saved.SavedGameError` naming ``path``.
+        """
+        from sim.model import BankingMarket
+
         game = cls.__new__(cls)
-        s = payload["settings"]
-        game.scenario, game.strategy = s["scenario"], s["strategy"]
-        game.size, game.seed, game.rounds = int(s["size"]), int(s["seed"]), int(s["rounds"])
-        game.headlines = _headlines(s.get("headlines"))
-        game.model = loads(payload["model"])
-        game.bank_names = list(game.model.bank_names)
-        game.teams = dict(s["teams"])
-        game.history = list(payload["history"])
-        game._snapshots = list(payload["snapshots"])
-        game._lock = threading.RLock()
+        try:
+            s = meta["settings"]
+            if not isinstance(s, dict) or not isinstance(s.get("teams"), dict):
+                raise SavedGameError(f"{path}: its settings are not a table with teams")
+            game._settings(
+                s["teams"],
+                str(s["scenario"]),
+                int(s["size"]),
+                int(s["seed"]),
+                int(s["rounds"]),
+                str(s["strategy"]),
+                s.get("headlines"),
+                str(s.get("market", "default")),
+            )
+            cfg = game_config(
+                game.strategy, game.scenario, game.size, game.seed, game.weeks_total, game.market
+            )
+            n_banks = len(game.bank_names)
+            snaps = list(meta["snapshots"])
+            history = [RoundRecord(**r) for r in meta["history"]]
+            if len(snaps) != len(history):
+                raise SavedGameError(
+                    f"{path}: {len(history)} rounds played but {len(snaps)} snapshots"
+                )
+            for prefix in ["model.", *(f"snap{i}." for i in range(len(snaps)))]:
+                check_arrays(path, arrays, prefix, cfg, n_banks)
+                check_levers(path, arrays, prefix, n_banks)
+
+            def part(prefix: str) -> dict[str, np.ndarray]:
+                return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+            state = (meta["model"], part("model."))
+            net = {k: v for k, v in state[1].items() if k.startswith(("pop.", "net."))}
+            model = BankingMarket(cfg, state=net)
+            restore(model, state)
+            game.model = model
+            game.history = history
+            game._snapshots = [(m, part(f"snap{i}.")) for i, m in enumerate(snaps)]
+        except SavedGameError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            raise SavedGameError(
+                f"{path}: a setting or entry is missing or malformed ({type(e).__name__}: {e})"
+            ) from None
         return game

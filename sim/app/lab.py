@@ -44,8 +44,34 @@ class Shock:
     label: str
 
 
-def _week_row(model) -> dict:
-    """The focal bank's week, and the market's, as one flat row."""
+def _holders(model) -> tuple[np.ndarray, np.ndarray]:
+    """The focal bank's customers at week 0: (row mask, entry week of each row)."""
+    pop = model.pop
+    return pop.has[:, 0] & pop.alive, pop.ti_entry.copy()
+
+
+def _loyalty(model, start: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+    """(retention, full switching) of the focal bank's week-0 customers now.
+
+    Retention: the share of them still holding an account at the bank. Full switching:
+    the share still in the market with no account at the bank any more (they moved all
+    their banking elsewhere). The rest left the market. A row reused by an entrant (another
+    entry week) is not the same customer. Vectorised over the population.
+    """
+    mask, entry = start
+    pop = model.pop
+    same = mask & pop.alive & (pop.ti_entry == entry)
+    n = max(int(mask.sum()), 1)
+    held = pop.has[:, 0]
+    return float((same & held).sum() / n), float((same & ~held).sum() / n)
+
+
+def _week_row(model, start: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """The focal bank's week, and the market's, as one flat row.
+
+    ``start``: the focal bank's week-0 customers (:func:`_holders`), for the loyalty
+    columns ``retention`` and ``full_switch`` (:func:`_loyalty`).
+    """
     k = model.bank_list[0].kpi
     mk = model.market_kpi
     contacts = {c: k[f"contacts_{c}"] for c in CHANNELS}
@@ -66,6 +92,8 @@ def _week_row(model) -> dict:
         "profit": kpi_profit(k),
         "contacts": total_contacts,
     }
+    if start is not None:
+        row["retention"], row["full_switch"] = _loyalty(model, start)
     for group, chans in CHANNEL_GROUPS.items():
         row[f"mix:{group}"] = sum(contacts[c] for c in chans) / max(total_contacts, 1)
     return row
@@ -111,6 +139,7 @@ class LabSession:
             base = build_model("baseline", scenario, self.size, seed, self.weeks)
             self.scenario, self.strategy, self.seed = scenario, strategy, seed
             self.model, self.baseline = focal, base
+            self._start = {"strategy": _holders(focal), "baseline": _holders(base)}
             for k, v in checked.items():
                 self.model.params.lev0[k][0] = v
             self.rows: dict[str, list[dict]] = {"strategy": [], "baseline": []}
@@ -161,8 +190,8 @@ class LabSession:
                     break
                 self.model.step()
                 self.baseline.step()
-                self.rows["strategy"].append(_week_row(self.model))
-                self.rows["baseline"].append(_week_row(self.baseline))
+                self.rows["strategy"].append(_week_row(self.model, self._start["strategy"]))
+                self.rows["baseline"].append(_week_row(self.baseline, self._start["baseline"]))
                 done += 1
         return done
 
@@ -186,6 +215,7 @@ class LabSession:
             ("Primary customers", "primary", "{:,.0f}"),
             ("Active (4 weeks)", "active", "{:,.0f}"),
             ("Satisfaction", "satisfaction", "{:.3f}"),
+            ("Retention of week-0 customers", "retention", "{:.2%}"),
             ("Payment share of all payments", "payment_share", "{:.2%}"),
         ]
         out = [
@@ -208,6 +238,14 @@ class LabSession:
             }
         )
         return out
+
+    def spinup(self) -> dict:
+        """Where the market started: the spin-up's weeks, cache key and levers at rest.
+
+        Both runs start at week 0 from the market's steady state (:mod:`sim.spinup`),
+        the same spun-up state for the strategy and the baseline.
+        """
+        return dict(getattr(self.model, "spinup", {}) or {})
 
     def shocks(self) -> list[Shock]:
         """The scenario's shock windows within the horizon."""

@@ -292,6 +292,17 @@ def LabView(lab: LabSession):
                     )
                 else:
                     Html("<p>Week 0: press <b>Step</b> or <b>Play</b>.</p>")
+                spun = lab.spinup()
+                Note(
+                    (
+                        f"Week 0 is the market at rest: {spun['weeks']} weeks of spin-up with "
+                        "the baseline levers and no scenario, the same state for your strategy "
+                        "and the baseline."
+                    )
+                    if spun.get("weeks")
+                    else "Week 0 is the drawn population (no spin-up).",
+                    classes=["lab-spinup"],
+                )
             with solara.Column(classes=["lab-chart"]):
                 solara.Image(png, width="100%")
             with solara.Column(classes=["bl-table", "lab-customers"]):

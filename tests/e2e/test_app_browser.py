@@ -101,7 +101,7 @@ def test_team_game_two_rounds(page, app_server):
     name.press("Enter")
     page.locator(".game-save").click()
     expect(page.locator(".game-message")).to_contain_text("Saved to")
-    assert sorted(p.name for p in (results / "workshop").iterdir()) == ["e2e-session.pkl"]
+    assert sorted(p.name for p in (results / "workshop").iterdir()) == ["e2e-session.npz"]
     # ... and loads it back
     page.locator(".game-saved .v-select__slot").click()
     page.get_by_role("option", name="e2e-session").click()
