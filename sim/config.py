@@ -563,7 +563,16 @@ EXPERIMENT_KEYS: dict[str, str] = {
     "progress": "true: show runs done of total, failures so far and the time left on stderr "
     "while the multirun runs (sim/progress.py); false: show nothing",
     "headlines": "the loyalty, traffic and money outcomes the report ranks on (sim/headlines.py)",
+    "posterior": "null (off) or a shipped posterior (configs/market/posterior/<name>.csv): "
+    "run every strategy over posterior draws x seeds and add the comparisons under parameter "
+    "uncertainty to the report (sim/analysis/uncertainty.py)",
+    "posterior_draws": "how many parameter sets to resample by weight from the posterior "
+    "(an integer, 1 or more; repeats run once, weighted by their count)",
+    "posterior_seed": "the seed of that resampling (an integer, 0 or more)",
+    "draw": "set by python -m sim.experiment in each run of a posterior experiment: its draw",
 }
+#: The defaults of the posterior option's keys (:func:`sim.validate.posterior_option`).
+POSTERIOR_DEFAULTS: dict[str, Any] = {"posterior": None, "posterior_draws": 8, "posterior_seed": 0}
 #: The experiment keys that take true or false, with their defaults.
 EXPERIMENT_FLAGS: dict[str, bool] = {"resume": False, "progress": True}
 

@@ -17,6 +17,21 @@ Resuming: ``python -m sim.experiment hydra.sweep.dir=results/experiments/<folder
 experiment.resume=true`` keeps complete runs and runs only missing or failed ones.
 Without ``experiment.resume=true`` an existing experiment folder is never reused.
 
+Comparisons under parameter uncertainty: ``experiment.posterior=default`` (the
+name of a shipped posterior, ``configs/market/posterior/<name>.csv``) resamples
+``experiment.posterior_draws`` parameter sets by weight from it, with
+``numpy.random.default_rng(experiment.posterior_seed)`` (with replacement: a set
+drawn k times runs once, with weight k / posterior_draws). Each becomes an
+option ``d0, d1, ...`` of the config group ``posterior_draw`` (Hydra's config
+store: every launcher sends it to its workers) that sets the set's parameter
+values and ``experiment.draw``, and the multirun sweeps it beside strategies,
+scenarios and seeds; run folders are ``<strategy>__<scenario>__d<draw>__s<seed>``.
+The draws are written to ``posterior_draws.csv`` in the experiment folder (a
+resumed experiment reads them back from there, so a posterior rerun meanwhile
+does not change them). Every (draw, seed) has its own spun-up market (cached by
+:mod:`sim.spinup`, keyed by the market's parameters). The aggregation pairs runs
+within a (draw, seed): :mod:`sim.analysis.uncertainty`.
+
 Folders: a new experiment's folder (``<time>-<name>``) is created exclusively; when
 two experiments start in the same second the second gets ``<time>-<name>-2``.
 While an experiment works on its folder it holds ``experiment.lock`` there
@@ -32,15 +47,184 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from sim.atomic import FolderLock, new_folder
+from sim.atomic import FolderLock, atomic_write, new_folder
 from sim.errors import ConfigError
-from sim.validate import experiment_flag, inside_results
+from sim.validate import DRAW_GROUP, experiment_flag, inside_results, posterior_option
+
+#: The columns of ``posterior_draws.csv`` that are not parameter values.
+DRAW_META = ("draw", "weight", "count", "row")
 
 #: Errors raised while aggregating (Hydra only warns about callback errors).
 AGGREGATION_ERRORS: list[str] = []
+#: The posterior draws :func:`main` registered for this command (None: the option is off).
+_DRAWS: pd.DataFrame | None = None
+
+
+# --------------------------------------------------------------------------- posterior draws
+
+
+def select_draws(name: str, n: int, seed: int) -> pd.DataFrame:
+    """``n`` parameter sets resampled by weight from the shipped posterior ``name``.
+
+    Resampling with replacement with ``numpy.random.default_rng(seed)``; a set drawn
+    several times is one row whose ``weight`` is its count / ``n``. Columns: ``draw``
+    (0, 1, ... in order of first appearance), ``weight``, ``count``, ``row`` (the
+    set's row in the posterior file) and one column per parameter (config keys).
+    """
+    from sim.analysis.posterior import load
+
+    post = load(name)
+    rng = np.random.default_rng(int(seed))
+    idx = rng.choice(len(post), size=int(n), replace=True, p=post["weight"].to_numpy(float))
+    rows, counts = [], {}
+    for i in idx:
+        if int(i) not in counts:
+            rows.append(int(i))
+        counts[int(i)] = counts.get(int(i), 0) + 1
+    keys = [c for c in post.columns if c != "weight"]
+    out = post.iloc[rows][keys].reset_index(drop=True)
+    out.insert(0, "row", rows)
+    out.insert(0, "count", [counts[i] for i in rows])
+    out.insert(0, "weight", [counts[i] / int(n) for i in rows])
+    out.insert(0, "draw", range(len(rows)))
+    return out
+
+
+def draw_node(values: dict[str, float], draw: int) -> dict:
+    """The config node of one draw: its parameter values at their keys, ``experiment.draw``."""
+    node: dict = {"experiment": {"draw": int(draw)}}
+    for key, v in values.items():
+        cur = node
+        *parents, leaf = key.split(".")
+        for part in parents:
+            cur = cur.setdefault(part, {})
+        cur[leaf] = float(v)
+    return node
+
+
+def register_draws(draws: pd.DataFrame) -> list[str]:
+    """Store each draw as ``posterior_draw/d<i>`` in Hydra's config store; their names."""
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    keys = [c for c in draws.columns if c not in DRAW_META]
+    names = []
+    for _, r in draws.iterrows():
+        name = f"d{int(r['draw'])}"
+        node = draw_node({k: float(r[k]) for k in keys}, int(r["draw"]))
+        cs.store(group=DRAW_GROUP, name=name, node=node, package="_global_")
+        names.append(name)
+    return names
+
+
+def _draws_header(option: dict[str, Any], draws: pd.DataFrame) -> str:
+    from sim.analysis.posterior import read_sidecar
+    from sim.analysis.posterior.files import shipped_path
+
+    path = shipped_path(option["posterior"])
+    meta = read_sidecar(path)
+    return (
+        f"# {option['posterior_draws']} draws resampled by weight (numpy default_rng("
+        f"{option['posterior_seed']})) from {path.relative_to(path.parents[3])} "
+        f"(sha256 {meta['sha256'][:16]}, {meta.get('date')}): {len(draws)} distinct sets; "
+        "weight = count / draws\n"
+    )
+
+
+def _experiment_args(args: list[str]) -> list[str]:
+    """The command line's overrides that shape the experiment block (no sweeps)."""
+    keep = []
+    for a in args:
+        key = a.split("=", 1)[0].lstrip("+")
+        if key == "experiment" or key.startswith("experiment."):
+            keep.append(a)
+    return keep
+
+
+def _resumed_folder(args: list[str]) -> Path | None:
+    for a in args:
+        key, _, value = a.partition("=")
+        if key.lstrip("+") == "hydra.sweep.dir":
+            return Path(value.strip().strip("'\""))
+    return None
+
+
+def posterior_setup(args: list[str]) -> list[str]:
+    """With ``experiment.posterior`` on: choose and register the draws; the overrides to add.
+
+    The draws come from the posterior file, or, resuming a folder that holds
+    ``posterior_draws.csv``, from that file. Returns the sweep over the draws and
+    the run folders' names with the draw (``[]`` when the option is off).
+
+    Raises:
+        ConfigError: a bad option value, or a posterior that cannot be read.
+    """
+    global _DRAWS
+    from sim.analysis.uncertainty import DRAWS_FILE, read_draws
+    from sim.compose import compose_config
+
+    cfg = compose_config(_experiment_args(args))
+    block = cfg.get("experiment") or {}
+    source = _experiment_source_name(args)
+    option = posterior_option(block, source)
+    if option is None:
+        from sim import experiment
+
+        _DRAWS = experiment._DRAWS = None
+        return []
+    resume = bool(block.get("resume"))
+    folder = _resumed_folder(args)
+    draws = None
+    if resume and folder is not None and (folder / DRAWS_FILE).is_file():
+        try:
+            draws = read_draws(folder)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+    if draws is None:
+        draws = select_draws(
+            option["posterior"], option["posterior_draws"], option["posterior_seed"]
+        )
+        draws.attrs["header"] = _draws_header(option, draws)
+    names = register_draws(draws)
+    from sim import experiment  # the callback's module (this file may run as __main__)
+
+    _DRAWS = experiment._DRAWS = draws
+    subdir = (
+        "runs/${hydra:runtime.choices.strategy}__${hydra:runtime.choices.scenario}"
+        "__d${experiment.draw}__s${seed}"
+    )
+    return [f"+{DRAW_GROUP}={','.join(names)}", f"hydra.sweep.subdir={_quote(subdir)}"]
+
+
+def _experiment_source_name(args: list[str]) -> str:
+    for a in args:
+        if a.split("=", 1)[0].lstrip("+") == "experiment":
+            return f"configs/experiment/{a.split('=', 1)[1]}.yaml or the command line"
+    return "the experiment config or the command line"
+
+
+def _write_draws(sweep: Path, config: DictConfig, source: str) -> None:
+    """Record the draws in the experiment folder (a resumed folder keeps its record)."""
+    from sim.analysis.uncertainty import DRAWS_FILE
+
+    option = posterior_option(config.get("experiment"), source)
+    if option is None:
+        return
+    if _DRAWS is None:
+        raise ConfigError(
+            f"{source}: experiment.posterior = {option['posterior']!r} needs the experiment "
+            "command: run it with python -m sim.experiment (it chooses the draws)"
+        )
+    path = sweep / DRAWS_FILE
+    if path.is_file():
+        return  # a resumed folder: main read its draws from this file
+    body = _DRAWS.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    atomic_write(path, _DRAWS.attrs.get("header", "") + body)
 
 
 def _quote(value: str) -> str:
@@ -56,7 +240,9 @@ def _set_sweep_dir(config: DictConfig, sweep: Path) -> None:
 
 
 def _given(config: DictConfig, key: str) -> bool:
-    return any(str(o).split("=", 1)[0].lstrip("+") == key for o in config.hydra.overrides.hydra)
+    # unresolved: an override may hold an interpolation (the posterior runs' subdir)
+    given = OmegaConf.to_container(config.hydra.overrides.hydra, resolve=False)
+    return any(str(o).split("=", 1)[0].lstrip("+") == key for o in given)
 
 
 def _experiment_source(config: DictConfig) -> str:
@@ -105,6 +291,7 @@ class AggregateCallback(Callback):
                     "resume it (complete runs are kept) or choose another hydra.sweep.dir"
                 )
             self._lock = lock
+            _write_draws(sweep, config, source)
             if resume:  # the runs will change: the old report no longer covers them all
                 (sweep / REPORT_MARKER).unlink(missing_ok=True)
         except (ConfigError, OSError) as err:
@@ -160,6 +347,11 @@ def main(argv: list[str] | None = None) -> None:
         args.insert(0, "experiment=default")
     if "--multirun" not in args and "-m" not in args:
         args.insert(0, "--multirun")
+    try:
+        args += posterior_setup([a for a in args if not a.startswith("-")])
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
     from sim.__main__ import main as sim_main
 
     sys.argv = [sys.argv[0], *args]

@@ -160,16 +160,92 @@ def experiment_flag(block: Any, key: str, source: str = "experiment") -> bool:
     return value
 
 
+def shipped_posteriors() -> list[str]:
+    """The names of the shipped posteriors (``configs/market/posterior/*.csv``)."""
+    from sim.paths import CONFIG_DIR
+
+    return sorted(p.stem for p in (CONFIG_DIR / "market" / "posterior").glob("*.csv"))
+
+
+def _posterior_value(key: str, value: Any, where: str) -> Any:
+    """One posterior key's value, checked: a ConfigError naming ``where``, key, value, allowed."""
+    if key == "posterior":
+        if value is None or value is False:
+            return None
+        names = shipped_posteriors()
+        if not isinstance(value, str) or value not in names:
+            raise ConfigError(
+                f"{where}: experiment.posterior = {value!r} is not allowed"
+                f"{did_you_mean(str(value), names)}; allowed: null (off) or a shipped "
+                f"posterior: {', '.join(names) or 'none shipped'} (configs/market/posterior/)"
+            )
+        return value
+    low, what = (
+        (1, "an integer, 1 or more") if key == "posterior_draws" else (0, "an integer, 0 or more")
+    )
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
+    if key == "posterior_draws" and ok and value > 10_000:
+        ok = False
+    if key == "posterior_draws":
+        what = "an integer from 1 to 10000"
+    if not ok:
+        raise ConfigError(f"{where}: experiment.{key} = {value!r} is not allowed; allowed: {what}")
+    return value
+
+
+def posterior_option(block: Any, source: str = "experiment") -> dict[str, Any] | None:
+    """The posterior option of an experiment block, checked; None when it is off.
+
+    Returns ``{"posterior": name, "posterior_draws": n, "posterior_seed": s}`` (defaults
+    :data:`sim.config.POSTERIOR_DEFAULTS`).
+    """
+    from sim.config import POSTERIOR_DEFAULTS
+
+    block = block or {}
+    out = {k: _posterior_value(k, block.get(k, d), source) for k, d in POSTERIOR_DEFAULTS.items()}
+    return out if out["posterior"] is not None else None
+
+
 def _check_experiment_override(key: str, raw: str) -> None:
     """A flag of the experiment block on the command line (``experiment.progress=false``)."""
-    from sim.config import EXPERIMENT_FLAGS
+    from sim.config import EXPERIMENT_FLAGS, POSTERIOR_DEFAULTS
 
     name = key.split(".", 1)[1]
+    if name in POSTERIOR_DEFAULTS:
+        import yaml
+
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        _posterior_value(name, value, "command line")
+        return
     if name in EXPERIMENT_FLAGS and raw.strip().lower() not in ("true", "false"):
         raise ConfigError(
             f"command line: {key} = {raw!r} is not allowed; allowed: true or false "
             f"(default {str(EXPERIMENT_FLAGS[name]).lower()})"
         )
+
+
+#: The config group of a posterior experiment's draws (registered by :mod:`sim.experiment`).
+DRAW_GROUP = "posterior_draw"
+
+
+def _check_draw_override(raw: str) -> None:
+    """``posterior_draw=...``: only the draws :mod:`sim.experiment` registered for this command."""
+    from hydra.core.config_store import ConfigStore
+
+    from sim.configfiles import options_of
+
+    repo = ConfigStore.instance().repo.get(DRAW_GROUP, {})
+    names = sorted((k.removesuffix(".yaml") for k in repo), key=lambda n: (len(n), n))
+    for choice in options_of(raw, DRAW_GROUP) or [raw]:
+        if choice not in names:
+            raise ConfigError(
+                f"command line: {DRAW_GROUP} = {choice!r} is not allowed; allowed: "
+                f"{', '.join(names) or 'none'} (the draws are chosen by python -m sim.experiment "
+                "with experiment.posterior=NAME; do not set them by hand)"
+            )
 
 
 def check_override_keys(args: list[str]) -> None:
@@ -194,6 +270,9 @@ def check_override_keys(args: list[str]) -> None:
             continue
         if key.startswith("experiment."):
             _check_experiment_override(key, raw)
+            continue
+        if key == DRAW_GROUP:
+            _check_draw_override(raw)
             continue
         cls, parts = root, key.split(".")
         for i, part in enumerate(parts):

@@ -52,6 +52,7 @@ from scipy import stats
 from sim import atomic
 from sim.analysis.formatting import fmt, fmt_interval
 from sim.analysis.ranking import HEADLINES, rank
+from sim.analysis.uncertainty import DRAWS_FILE, compare_draws
 from sim.atomic import WriteError, remove_stale_temporaries
 from sim.outcomes import OUTCOMES, outcome
 from sim.runfolder import IncompleteRunError, read_summary
@@ -91,7 +92,9 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "confidence",
 )
 
-_FOLDER_NAME = re.compile(r"(?P<strategy>.+?)__(?P<scenario>.+?)__s(?P<seed>\d+)")
+_FOLDER_NAME = re.compile(
+    r"(?P<strategy>.+?)__(?P<scenario>.+?)(?:__d(?P<draw>\d+))?__s(?P<seed>\d+)"
+)
 
 
 # --------------------------------------------------------------------------- reading runs
@@ -166,7 +169,31 @@ def collect_with_meta(exp_dir: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, 
     ).reset_index(drop=True)
 
     info = pd.DataFrame(meta, columns=["run", "market", "weeks", "population", "version"])
+    if (Path(exp_dir) / DRAWS_FILE).is_file():  # a posterior experiment: runs carry a draw
+        table.insert(table.columns.get_loc("seed") + 1, "draw", _draws_of(runs_dir, table["run"]))
+        table = table.sort_values(["strategy", "scenario", "draw", "seed", "run"], kind="stable")
+        table = table.reset_index(drop=True)
     return table, failed, info
+
+
+def _draws_of(runs_dir: Path, runs: pd.Series) -> pd.Series:
+    """Each run's posterior draw (``experiment.draw`` of its ``config.yaml``)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    out = []
+    for run in runs:
+        path = runs_dir / run / "config.yaml"
+        try:
+            cfg = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+            draw = cfg["experiment"]["draw"]
+        except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
+            raise ValueError(
+                f"{path}: experiment.draw cannot be read ({type(err).__name__}: {err}); the "
+                f"folder holds {DRAWS_FILE}, so every run must name its posterior draw"
+            ) from err
+        out.append(_as_int(draw))
+    return pd.Series(out, index=runs.index, dtype="int64")
 
 
 def _read_complete(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -303,7 +330,10 @@ def _paired(a: np.ndarray, b: np.ndarray, confidence: float) -> dict[str, Any]:
 
 
 def compare(
-    table: pd.DataFrame, baseline: str = "baseline", confidence: float = 0.95
+    table: pd.DataFrame,
+    baseline: str = "baseline",
+    confidence: float = 0.95,
+    weights: dict[int, float] | None = None,
 ) -> pd.DataFrame:
     """Each non-baseline strategy against the baseline, per scenario and outcome.
 
@@ -316,20 +346,39 @@ def compare(
     ``unpaired_ci_*`` Welch's interval on the same runs, ``p_value`` the paired
     t-test's. With fewer than 2 pairs the interval and p-value are NaN and the
     difference is not distinguishable. ``better`` is NA for "info" outcomes.
+
+    A table with a ``draw`` column (a posterior experiment) is paired within
+    (draw, seed) and summarised over draws with ``weights`` (draw -> weight):
+    ``diff`` is the weighted mean and the interval the seed-only one
+    (:func:`sim.analysis.uncertainty.compare_draws`).
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     missing = [c for c in ("strategy", "scenario", "seed") if c not in table.columns]
     if missing:
         raise ValueError(f"the experiment table has no column {', '.join(missing)}")
-    dup = table.duplicated(["strategy", "scenario", "seed"], keep=False)
+    ident = ["strategy", "scenario", *(["draw"] if "draw" in table.columns else []), "seed"]
+    dup = table.duplicated(ident, keep=False)
     if dup.any():
-        keys = table.loc[dup, ["strategy", "scenario", "seed"]].drop_duplicates()
-        listed = "; ".join(f"{r.strategy}/{r.scenario}/seed {r.seed}" for r in keys.itertuples())
+        keys = table.loc[dup, ident].drop_duplicates()
+        listed = "; ".join(
+            "/".join(
+                f"{k} {v}" if k in ("draw", "seed") else str(v)
+                for k, v in zip(ident, r, strict=True)
+            )
+            for r in keys.itertuples(index=False)
+        )
+        what = (
+            "strategy, scenario, draw and seed"
+            if "draw" in ident
+            else "strategy, scenario and seed"
+        )
         raise ValueError(
-            f"several complete runs share a strategy, scenario and seed ({listed}): "
+            f"several complete runs share a {what} ({listed}): "
             "pairing by seed would be ambiguous; remove the duplicate run folders"
         )
+    if "draw" in table.columns:
+        return _typed(compare_draws(table, weights or {}, baseline, confidence)[0])
     outcomes = [o for o in OUTCOMES if o.name in table.columns]
     rows = []
     for scenario, sc in table.groupby("scenario", sort=True):
@@ -366,6 +415,11 @@ def compare(
                         "confidence": confidence,
                     }
                 )
+    return _typed(rows)
+
+
+def _typed(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The comparison table with its columns' types."""
     out = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
     return out.astype(
         {
@@ -413,9 +467,13 @@ def aggregate(
     (:mod:`sim.analysis.business`), ``plots/*.png``, ``report.md`` and ``report.html``
     into ``exp_dir``, each atomically. Failed and incomplete runs are listed; the
     complete ones still make the report. ``headlines``: the loyalty, traffic and money
-    outcomes (:mod:`sim.headlines`).
+    outcomes (:mod:`sim.headlines`). A folder with ``posterior_draws.csv`` (a posterior
+    experiment) also gets ``posterior.csv``, ``posterior_by_draw.csv``,
+    ``posterior_pairs.csv`` and ``posterior_rankings.csv``
+    (:mod:`sim.analysis.uncertainty`) and the report's section on them.
     """
     from sim.analysis import decision as dc
+    from sim.analysis import uncertainty as un
     from sim.analysis.business import business_case
     from sim.analysis.report import write_report
 
@@ -423,9 +481,17 @@ def aggregate(
     table, failed, meta = collect_with_meta(exp_dir)
     configs = dc.run_configs(exp_dir, table)
     headlines = headlines or dc.headlines_of(configs, baseline)
-    comparison = compare(table, baseline, confidence)
-    business = business_case(exp_dir, table, baseline, confidence)
-    decision = dc.decisions(comparison, business, headlines, baseline, configs)
+    draws = un.read_draws(exp_dir)
+    posterior = None
+    if draws is not None:  # a posterior experiment: paired within (draw, seed)
+        weights = un.weights_of(draws, table)
+        comparison = compare(table, baseline, confidence, weights)
+        business = un.business_draws(exp_dir, table, weights, baseline, confidence)
+        posterior = un.analyse(table, draws, baseline, confidence, headlines)
+    else:
+        comparison = compare(table, baseline, confidence)
+        business = business_case(exp_dir, table, baseline, confidence)
+    decision = dc.decisions(comparison, business, headlines, baseline, configs, posterior)
     try:
         (exp_dir / REPORT_MARKER).unlink(missing_ok=True)
     except OSError as err:
@@ -439,9 +505,11 @@ def aggregate(
         write_csv(business, exp_dir / "business.csv"),
         write_csv(decision, exp_dir / "decision.csv"),
     ]
+    if posterior is not None:
+        written += [write_csv(df, exp_dir / name) for name, df in posterior.files().items()]
     report = write_report(
         exp_dir, table, failed, comparison, baseline, meta=meta, business=business,
-        headlines=headlines, decision=decision, configs=configs,
+        headlines=headlines, decision=decision, configs=configs, posterior=posterior,
     )  # fmt: skip
     written += sorted((exp_dir / "plots").glob("*.png")) if (exp_dir / "plots").is_dir() else []
     written += [report.with_suffix(".html"), report]

@@ -173,11 +173,17 @@ def verdict(words: dict[str, str]) -> tuple[str, str]:
     return "noise", "not distinguishable from noise on any headline"
 
 
-def columns(headlines: dict[str, str]) -> list[str]:
-    """The decision table's columns."""
-    heads = [
-        f"{k}_{c}" for k in headlines for c in ("outcome", "diff", "ci_low", "ci_high", "word")
-    ]
+#: A headline's columns in the decision table; with a posterior, also :data:`POSTERIOR_CELLS`.
+HEADLINE_CELLS = ("outcome", "diff", "ci_low", "ci_high", "word")
+#: The posterior columns of a headline: the interval with parameter uncertainty and
+#: P(better than the baseline) across the posterior (:mod:`sim.analysis.uncertainty`).
+POSTERIOR_CELLS = ("param_ci_low", "param_ci_high", "p_better")
+
+
+def columns(headlines: dict[str, str], posterior: bool = False) -> list[str]:
+    """The decision table's columns (with the posterior columns when ``posterior``)."""
+    cells = (*HEADLINE_CELLS, *(POSTERIOR_CELLS if posterior else ()))
+    heads = [f"{k}_{c}" for k in headlines for c in cells]
     money = [
         f"{m}{c}" for m in ("extra_spend", "incremental_npv") for c in ("", "_ci_low", "_ci_high")
     ]
@@ -194,9 +200,15 @@ def decisions(
     headlines: dict[str, str],
     baseline: str,
     configs: dict[str, dict[str, Any]] | None = None,
+    posterior: Any = None,
 ) -> pd.DataFrame:
-    """The decision table: one row per scenario and strategy (see the module docstring)."""
+    """The decision table: one row per scenario and strategy (see the module docstring).
+
+    ``posterior`` (:class:`sim.analysis.uncertainty.PosteriorTables`): each headline
+    also gets its interval with parameter uncertainty and P(better) across the posterior.
+    """
     configs = configs or {}
+    post = posterior.summary if posterior is not None else None
     rows = []
     money = headlines.get("money")
     for (sc, st), c in comparison.groupby(["scenario", "strategy"], sort=True):
@@ -215,6 +227,11 @@ def decisions(
             for col in ("diff", "ci_low", "ci_high"):
                 row[f"{key}_{col}"] = float(one[col]) if one is not None else math.nan
             row[f"{key}_word"] = words[key]
+            if post is not None:
+                hit = post[(post["scenario"] == sc) & (post["strategy"] == st)]
+                hit = hit[hit["outcome"] == name]
+                for col in POSTERIOR_CELLS:
+                    row[f"{key}_{col}"] = float(hit[col].iloc[0]) if len(hit) else math.nan
         hit = c[c["outcome"] == "customers"]  # a total beside the rates: customers gained
         for col in ("diff", "ci_low", "ci_high"):
             row[f"customers_{col}"] = float(hit[col].iloc[0]) if len(hit) else math.nan
@@ -234,7 +251,7 @@ def decisions(
                 row[name] = float(hit[col].iloc[0]) if len(hit) else math.nan
         row["verdict"], row["verdict_text"] = verdict(words)
         rows.append(row)
-    out = pd.DataFrame(rows, columns=columns(headlines))
+    out = pd.DataFrame(rows, columns=columns(headlines, post is not None))
     if out.empty:
         return out
     order = {v: i for i, v in enumerate(VERDICTS)}
@@ -260,6 +277,20 @@ def _cell(d: pd.Series, prefix: str) -> str:
     if math.isfinite(lo) and math.isfinite(hi):
         s += " " + fm.fmt_interval(lo, hi)
     return s
+
+
+def _posterior_cell(d: pd.Series, key: str) -> str:
+    """A headline's cell with its posterior figures, when the table has them."""
+    s = _cell(d, key)
+    if f"{key}_p_better" not in d or s == "-":
+        return s
+    lo, hi, p = d[f"{key}_param_ci_low"], d[f"{key}_param_ci_high"], d[f"{key}_p_better"]
+    extra = []
+    if math.isfinite(lo) and math.isfinite(hi):
+        extra.append(f"with parameters {fm.fmt_interval(lo, hi)}")
+    if math.isfinite(p):
+        extra.append(f"P(better) {p:.0%}")
+    return s + ("; " + ", ".join(extra) if extra else "")
 
 
 def _lead(d: pd.DataFrame, headlines: dict[str, str]) -> str:
@@ -322,6 +353,15 @@ def decision_blocks(
             f"difference with its {level}% interval, the extra spend and the verdict ("
             + "; ".join(f"**{v}**: {t}" for v, t in VERDICT_TEXT.items())
             + "). Best verdict first, then best money headline."
+            + (
+                " Over posterior draws: the difference is the weighted mean over the draws, "
+                "its interval counts seed noise only; *with parameters* is the interval that "
+                "also counts the uncertainty of the market's calibrated parameters, and "
+                "*P(better)* the posterior weight of the draws in which the strategy beats "
+                "the baseline (section *Under parameter uncertainty*)."
+                if any(c.endswith("_p_better") for c in decision.columns)
+                else ""
+            )
         )
     )
     if notes:
@@ -334,7 +374,7 @@ def decision_blocks(
                 "strategy": d["strategy"],
                 "levers changed (from -> to)": d["levers_changed"],
                 **{
-                    f"{k} ({v})": [_cell(x, k) for _, x in d.iterrows()]
+                    f"{k} ({v})": [_posterior_cell(x, k) for _, x in d.iterrows()]
                     for k, v in headlines.items()
                 },
                 "customers gained (thousand)": [_cell(x, "customers") for _, x in d.iterrows()],

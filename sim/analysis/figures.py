@@ -11,7 +11,10 @@ Per scenario, under ``plots/`` (PNG, 110 dpi):
 * ``channel_mix_<scenario>.png``: the focal bank's share of contacts by channel
   over time, one panel per strategy (contacts averaged over seeds);
 * ``active_customers_<scenario>.png``: the focal bank's active customers
-  (``active_4w``) over time, mean over seeds, one line per strategy.
+  (``active_4w``) over time, mean over seeds, one line per strategy;
+* ``posterior_<scenario>.png`` (a posterior experiment only): per headline and
+  strategy, the paired difference in each posterior draw beside the pooled one
+  with both intervals, the baseline at zero.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ PLOT_PREFIXES = (
     "forest_traffic_",
     "channel_mix_",
     "active_customers_",
+    "posterior_",
 )
 _SERIES_COLUMNS = {"week", "focal", "customers", "active_4w", *(f"contacts_{c}" for c in CHANNELS)}
 _COLORS = {
@@ -381,6 +385,71 @@ def decision_figure(
     return fig
 
 
+def posterior_figure(posterior, scenario: str, headlines: dict[str, str], baseline: str):
+    """Per headline and strategy: the paired difference in each posterior draw, the baseline at 0.
+
+    ``posterior``: :class:`sim.analysis.uncertainty.PosteriorTables`. Dots: one per draw
+    (area by its weight); bars: the weighted mean with its interval with parameter
+    uncertainty (thin) and its seed-only interval (thick).
+    """
+    s = posterior.summary[posterior.summary["scenario"] == scenario]
+    g = posterior.by_draw[posterior.by_draw["scenario"] == scenario]
+    names = [n for n in headlines.values() if n in set(s["outcome"])]
+    if s.empty or not names:
+        return None
+    strategies = sorted(s["strategy"].unique())
+    fig, axes = _grid(
+        1,
+        len(names),
+        panel=(3.2, max(0.8, 0.34 * len(strategies) + 0.2)),
+        margins=(0.3 + _text_width(strategies), 0.25, 1.0, 0.95),
+        gaps=(0.35, 1.0),
+        sharey=True,
+    )
+    level = round(100 * float(s["confidence"].iloc[0]))
+    for ax, (key, name) in zip(axes.flat, [(k, v) for k, v in headlines.items() if v in names],
+                               strict=False):  # fmt: skip
+        o = BY_NAME[name]
+        for yi, st in enumerate(strategies):
+            r = s[(s["strategy"] == st) & (s["outcome"] == name)]
+            d = g[(g["strategy"] == st) & (g["outcome"] == name)]
+            jitter = np.linspace(-0.18, 0.18, len(d)) if len(d) > 1 else np.zeros(len(d))
+            ax.scatter(d["diff"], yi + jitter, s=20 + 180 * d["weight"], color="#1f77b4",
+                       alpha=0.55, edgecolor="none", zorder=3)  # fmt: skip
+            if len(r):
+                r = r.iloc[0]
+                if np.isfinite(r.param_ci_low):
+                    ax.plot([r.param_ci_low, r.param_ci_high], [yi + 0.32] * 2, color="#ff7f0e",
+                            lw=1.2, marker="|", ms=9, mew=1.5, zorder=5)  # fmt: skip
+                if np.isfinite(r.seed_ci_low):
+                    ax.hlines(yi + 0.32, r.seed_ci_low, r.seed_ci_high, color="black", lw=3)
+                ax.plot([r["diff"]], [yi + 0.32], "o", color="black", ms=4, zorder=4)
+        ax.axvline(0, color="#d62728", lw=1.0)
+        ax.set_title(f"{key}: {name}\n({fm.direction_text(o)})", fontsize=9)
+        ax.set_xlabel(f"difference from {baseline} ({o.unit})", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0, 0].set_yticks(np.arange(len(strategies)), strategies)
+    axes[0, 0].set_ylim(len(strategies) - 0.4, -0.5)
+    handles = [
+        Line2D([], [], color="#1f77b4", marker="o", lw=0, alpha=0.6,
+               label="a posterior draw (area: weight)"),
+        Line2D([], [], color="black", marker="o", lw=3, label=f"mean, seed-only {level}%"),
+        Line2D([], [], color="#ff7f0e", lw=1.2, marker="|", ms=9,
+               label=f"{level}% with parameter uncertainty"),
+        Line2D([], [], color="#d62728", lw=1.0, label=f"the baseline ({baseline}): 0"),
+    ]  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.suptitle(
+        f"Scenario {scenario}: paired difference from {baseline} in each posterior draw",
+        fontsize=11,
+        y=1 - 0.1 / fig.get_figheight(),
+        va="top",
+    )
+    return fig
+
+
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
@@ -409,11 +478,13 @@ def write_plots(
     baseline: str,
     decision: pd.DataFrame | None = None,
     headlines: dict[str, str] | None = None,
+    posterior=None,
 ) -> tuple[list[Plot], list[str]]:
     """Draw and write every plot (atomically); returns them and notes on what was left out.
 
     ``decision`` (:func:`sim.analysis.decision.decisions`) and ``headlines`` give the
-    decision plot; without them it is not drawn.
+    decision plot; without them it is not drawn. ``posterior``
+    (:class:`sim.analysis.uncertainty.PosteriorTables`) gives ``posterior_<scenario>.png``.
     """
     exp_dir = Path(exp_dir)
     series, notes = load_focal_series(exp_dir, table)
@@ -436,6 +507,9 @@ def write_plots(
              lambda sc=scenario: channel_mix_figure(series, sc, baseline)),
             ("Focal bank active customers over time", "active_customers_",
              lambda sc=scenario: active_figure(series, sc, baseline)),
+            ("Differences in each posterior draw", "posterior_",
+             lambda sc=scenario: None if posterior is None
+             else posterior_figure(posterior, sc, headlines or {}, baseline)),
         ]  # fmt: skip
         for title, prefix, draw in figures:
             fig = draw()

@@ -19,13 +19,16 @@ import pandas as pd
 from sim.analysis import decision as dc
 from sim.analysis import formatting as fm
 from sim.analysis import render as doc
+from sim.analysis import uncertainty as un
 from sim.analysis.figures import Plot, strategy_order, write_plots
 from sim.analysis.ranking import HEADLINES, rank
 from sim.atomic import atomic_write
 from sim.outcomes import BY_NAME, OUTCOMES
 
 
-def _ranking_table(comparison: pd.DataFrame, scenario: str, headline: str, baseline: str):
+def _ranking_table(
+    comparison: pd.DataFrame, scenario: str, headline: str, baseline: str, posterior=None
+):
     o = BY_NAME[HEADLINES.get(headline, headline)]
     r = rank(comparison, scenario, headline, baseline)
     level = fm.level(comparison)
@@ -37,6 +40,20 @@ def _ranking_table(comparison: pd.DataFrame, scenario: str, headline: str, basel
             verdict.append("no (fewer than 2 paired seeds)")
         else:
             verdict.append("yes" if row.distinguishable else "no")
+    extra: dict[str, list[str]] = {}
+    if posterior is not None:  # the posterior columns beside the seed-only interval
+        p = posterior.summary
+        p = p[(p["scenario"] == scenario) & (p["outcome"] == o.name)].set_index("strategy")
+        rows = [p.loc[st] if st in p.index else None for st in r["strategy"]]
+        extra = {
+            f"{level}% interval with parameter uncertainty": [
+                "-" if x is None else fm.fmt_interval(x["param_ci_low"], x["param_ci_high"])
+                for x in rows
+            ],
+            "P(better than baseline)": [
+                "-" if x is None or pd.isna(x["p_better"]) else f"{x['p_better']:.0%}" for x in rows
+            ],
+        }
     return pd.DataFrame(
         {
             "rank": ["-" if pd.isna(x) else str(x) for x in r["rank"]],
@@ -50,6 +67,7 @@ def _ranking_table(comparison: pd.DataFrame, scenario: str, headline: str, basel
                 "-" if b else fm.fmt_interval(lo, hi)
                 for lo, hi, b in zip(r["ci_low"], r["ci_high"], r["is_baseline"], strict=True)
             ],
+            **extra,
             "seeds paired": r["n_pairs"].astype(str),
             "distinguishable from noise?": verdict,
         }
@@ -226,8 +244,13 @@ def build_blocks(
     headlines: dict[str, str] | None = None,
     decision: pd.DataFrame | None = None,
     configs: dict[str, dict[str, Any]] | None = None,
+    posterior=None,
 ) -> list[doc.Block]:
     """The report's content, rendered by :mod:`sim.analysis.render`.
+
+    ``posterior`` (:class:`sim.analysis.uncertainty.PosteriorTables`, a posterior
+    experiment): the rankings get the posterior columns and the report a section
+    *Under parameter uncertainty* (:func:`sim.analysis.uncertainty.posterior_blocks`).
 
     ``decision`` is the decision table (:func:`sim.analysis.decision.decisions`),
     ``configs`` one run's ``config.yaml`` per strategy (:func:`~sim.analysis.decision.
@@ -260,6 +283,7 @@ def build_blocks(
         f"with the baseline `{baseline}`.",
         f"Scenarios ({len(scenarios)}): {', '.join(scenarios) or 'none'}.",
         f"Seeds: {fm.ranges(table['seed']) if len(table) else 'none'}.",
+        *([un.draws_item(posterior.draws)] if posterior is not None else []),
         f"Runs: {len(table) + len(failed)} run folders: {len(table)} complete, "
         f"{n_failed} failed, {n_incomplete} incomplete (interrupted).",
     ]
@@ -340,8 +364,12 @@ def build_blocks(
                     f"difference from the baseline first; {level}% interval paired by seed."
                 )
             )
-            b.append(doc.t(_ranking_table(comparison, sc, headline, baseline)))
+            b.append(doc.t(_ranking_table(comparison, sc, headline, baseline, posterior)))
         b.append(_noise_paragraph(c, sc, headlines))
+
+    # ---- under parameter uncertainty
+    if posterior is not None:
+        b.extend(un.posterior_blocks(posterior, baseline, headlines, level, plots))
 
     # ---- full table
     if len(comparison):
@@ -404,7 +432,7 @@ def build_blocks(
         b.extend(
             doc.Block("img", p.title, plot=p)
             for p in plots
-            if p.scenario == sc and not Path(p.relpath).name.startswith("decision_")
+            if p.scenario == sc and not Path(p.relpath).name.startswith(("decision_", "posterior_"))
         )
 
     # ---- notes and files
@@ -426,6 +454,7 @@ def build_blocks(
                 "changed, each headline's paired difference and interval and its word, extra "
                 "spend, incremental NPV and the verdict.",
                 "`failed.csv`: failed and incomplete runs with their errors.",
+                *(un.FILE_ITEMS if posterior is not None else []),
                 "`plots/`: the plots above (PNG).",
                 "`REPORT_COMPLETE`: written after every file above, with their SHA-256; "
                 "without it (an aggregation that was killed or ran out of disk) the files "
@@ -448,6 +477,7 @@ def write_report(
     headlines: dict[str, str] | None = None,
     decision: pd.DataFrame | None = None,
     configs: dict[str, dict[str, Any]] | None = None,
+    posterior=None,
 ) -> Path:
     """Write the plots, ``report.md`` and ``report.html`` (atomically); returns report.md.
 
@@ -458,11 +488,11 @@ def write_report(
     if configs is None:
         configs = dc.run_configs(exp_dir, table)
     if decision is None:
-        decision = dc.decisions(comparison, business, headlines, baseline, configs)
-    plots, notes = write_plots(exp_dir, table, comparison, baseline, decision, headlines)
+        decision = dc.decisions(comparison, business, headlines, baseline, configs, posterior)
+    plots, notes = write_plots(exp_dir, table, comparison, baseline, decision, headlines, posterior)
     blocks = build_blocks(
         exp_dir, table, failed, comparison, baseline, plots, notes, meta, business, headlines,
-        decision, configs,
+        decision, configs, posterior,
     )  # fmt: skip
     title = blocks[0].text if blocks else f"Experiment {exp_dir.name}"
     atomic_write(exp_dir / "report.html", doc.render_html(blocks, title))
