@@ -23,8 +23,8 @@ Printed against the issue's targets:
 * **views updated**: every client saw every round (none missed), target: all;
 * **dropped**: failed or timed-out requests of any client, target: 0;
 * **memory**: the server's resident memory after each round; target: flat over 10 rounds.
-  Each round keeps the state before it for going back (the population's arrays, listed
-  as *snapshots*); the growth beyond them is what must stay flat.
+  Each round keeps the state before it for going back (the population's arrays; the
+  server reports their size, ``kept_mb``); the memory beyond them is what must stay flat.
 
 No timing is asserted anywhere; the figures of a run are in ``docs/workshop.md``.
 """
@@ -122,7 +122,9 @@ class Client(threading.Thread):
 
     def submit(self, levers: dict[str, float]) -> None:
         try:
-            self.http.call("/api/submit", {"code": self.code, "token": self.token, "levers": levers})
+            self.http.call(
+                "/api/submit", {"code": self.code, "token": self.token, "levers": levers}
+            )
         except (OSError, urllib.error.URLError, ValueError) as e:
             self.errors.append(f"submit: {type(e).__name__}: {e}")
 
@@ -177,6 +179,7 @@ def play(args) -> dict:
         time.sleep(1.0)
         by_room = {code: [c for c in clients if c.code == code] for code in codes}
         mem = [rss_mb(proc.pid)]
+        kept = [0.0]  # MB of the states the rooms keep for going back, after each round
         advance: list[float] = []
         compute: list[float] = []
         for k in range(1, args.rounds + 1):
@@ -195,7 +198,8 @@ def play(args) -> dict:
                     c.submit(levers)
 
                 ts = [
-                    threading.Thread(target=go, args=(c, d)) for c, d in zip(group, draws, strict=True)
+                    threading.Thread(target=go, args=(c, d))
+                    for c, d in zip(group, draws, strict=True)
                 ]
                 for t in ts:
                     t.start()
@@ -213,6 +217,12 @@ def play(args) -> dict:
                     v = http.call(f"/api/host/state?code={code}", headers=host)
                     compute.append(float(v["last_round_seconds"] or float("nan")))
             mem.append(rss_mb(proc.pid))
+            kept.append(
+                sum(
+                    http.call(f"/api/host/state?code={code}", headers=host)["kept_mb"]
+                    for code in codes
+                )
+            )
             print(
                 f"round {k:2d}: advance worst {max(advance[-args.rooms :]):.2f} s, "
                 f"server memory {mem[-1]:.0f} MB",
@@ -220,18 +230,10 @@ def play(args) -> dict:
             )
         for c in clients:
             c.stop.set()
-        missed = sum(
-            1 for c in clients for k in range(1, args.rounds + 1) if k not in c.seen
-        )
+        missed = sum(1 for c in clients for k in range(1, args.rounds + 1) if k not in c.seen)
         dropped = sum(len(c.errors) for c in clients)
-        snapshot_mb = 0.0
-        # the state kept per round for going back: the population's arrays at this size
-        from sim.app.game import Game  # noqa: PLC0415  (only for the snapshot size)
-
-        del Game
-        pop_bytes = estimate_snapshot_mb(args.size)
-        snapshot_mb = pop_bytes * args.rooms
-        growth = [m - mem[1] - snapshot_mb * (i - 1) for i, m in enumerate(mem) if i >= 1]
+        # memory beyond the states kept for going back, after each round from the first
+        beyond = [m - k for m, k in zip(mem[1:], kept[1:], strict=True)]
         return {
             "size": args.size,
             "rooms": args.rooms,
@@ -246,8 +248,9 @@ def play(args) -> dict:
             "dropped": dropped,
             "polls": sum(c.polls for c in clients),
             "mem": mem,
-            "snapshot_mb_per_round": snapshot_mb,
-            "growth_beyond_snapshots": max(growth) - min(growth),
+            "kept": kept,
+            "beyond": beyond,
+            "beyond_change": beyond[-1] - beyond[0],
             "errors": [e for c in clients for e in c.errors][:5],
         }
     finally:
@@ -259,20 +262,6 @@ def play(args) -> dict:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-
-
-def estimate_snapshot_mb(size: int) -> float:
-    """Bytes of one round's snapshot (the population's arrays) at ``size`` customers (MB)."""
-    from sim.app.common import game_config
-    from sim.model import BankingMarket
-    from sim.population import Population
-
-    cfg = game_config("baseline", "none", size, 1, 13)
-    cfg.spinup.weeks = 0
-    model = BankingMarket(cfg)
-    import dataclasses
-
-    return sum(getattr(model.pop, f.name).nbytes for f in dataclasses.fields(Population)) / 1e6
 
 
 def report(f: dict) -> str:
@@ -292,12 +281,11 @@ def report(f: dict) -> str:
         f"  {'client views that missed a round':<48}{f['missed']:>12d}   0",
         f"  {'requests dropped (failed or timed out)':<48}{f['dropped']:>12d}   0",
         f"  {'long polls answered':<48}{f['polls']:>12d}",
-        f"  {'server memory before round 1 / after last':<48}"
-        f"{mem[1]:>5.0f} / {mem[-1]:.0f} MB",
-        f"  {'kept for going back, per round (snapshots)':<48}"
-        f"{f['snapshot_mb_per_round']:>9.1f} MB",
-        f"  {'memory beyond snapshots: spread over rounds':<48}"
-        f"{f['growth_beyond_snapshots']:>9.1f} MB   flat",
+        f"  {'server memory before round 1 / after last':<48}{mem[0]:>5.0f} / {mem[-1]:.0f} MB",
+        f"  {'kept for going back after the last round':<48}{f['kept'][-1]:>9.1f} MB",
+        f"  {'memory beyond it, after rounds 1..N (MB)':<48}"
+        + " ".join(f"{b:.0f}" for b in f["beyond"]),
+        f"  {'  its change from round 1 to the last':<48}{f['beyond_change']:>9.1f} MB   flat",
     ]
     if f["errors"]:
         lines.append("  first errors: " + "; ".join(f["errors"]))
@@ -305,7 +293,9 @@ def report(f: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.room", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.room", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("--size", type=int, default=20_000, help="customers per room (20,000)")
     ap.add_argument("--rooms", type=int, default=6, help="rooms of five teams (6: 30 clients)")
     ap.add_argument("--rounds", type=int, default=10, help="rounds (10)")

@@ -113,7 +113,7 @@ def test_concurrent_submissions_all_count():
             for i in range(20):  # many at once, the last one counts
                 v = values[team] if i == 19 else 0.5
                 room.submit(room.code, tokens[team], {"app_quality": v})
-        except BaseException as e:  # noqa: BLE001  (reported below)
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=submit, args=(t,)) for t in tokens]
@@ -308,9 +308,7 @@ def test_corrupt_other_version_and_tampered_files_are_refused(tmp_path):
         variant("meta-edit", lambda m, a: m["settings"]["teams"].update(Red="state_b")): "digest",
         variant("array-edit", sat): "digest",
         variant("range", lever_out_of_range): "outside",
-        variant("size", lambda m, a: (m["settings"].update(size=3000), redigest(m, a))): (
-            "needs"
-        ),
+        variant("size", lambda m, a: (m["settings"].update(size=3000), redigest(m, a))): ("needs"),
     }
     for name, message in cases.items():
         with pytest.raises(SavedGameError, match=message) as err:
@@ -357,3 +355,41 @@ def test_debrief_has_every_round():
     assert page.count("data:image/png;base64,") == 4  # points, game, one per round
     assert "http://" not in page and "https://" not in page  # self-contained
     assert page.count("Leaderboard after round") == 2
+
+
+def test_a_saved_game_is_never_overwritten_by_accident():
+    room = _room(rounds=2)
+    first = room.save(KEY, "same-name")
+    before = first.read_bytes()
+    room.advance(KEY, force=True)
+    with pytest.raises(FileExistsError, match="'same-name' already exists"):
+        room.save(KEY, "same-name")
+    assert first.read_bytes() == before
+    assert room.save(KEY, "same-name", replace=True) == first
+    assert Room.load("same-name", KEY).game.round == 1
+
+
+def test_the_room_serves_this_computer_unless_the_network_is_asked_for(monkeypatch, capsys):
+    import uvicorn
+
+    from sim.app.room_web import main as serve
+    from sim.app.room_web import parse_args
+
+    local = parse_args([])
+    assert local.host == "127.0.0.1" and not local.network and local.port == 8766
+    with pytest.raises(SystemExit):
+        parse_args(["--host", "0.0.0.0"])  # beyond this computer only with --network
+    assert "add --network" in capsys.readouterr().err
+    assert parse_args(["--host", "::1"]).host == "::1"
+    served: list[tuple] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: served.append((host, port)))
+    serve(["--key", KEY])
+    out = capsys.readouterr()
+    assert served[-1] == ("127.0.0.1", 8766) and "warning" not in out.err
+    assert f"/host#key={KEY}" in out.out and "teams open http://127.0.0.1:8766/" in out.out
+    serve(["--network", "--key", KEY, "--port", "8800"])
+    out = capsys.readouterr()
+    assert served[-1] == ("0.0.0.0", 8800)
+    assert "warning: the room is served on the network" in out.err
+    assert "join code for every action" in out.err
+    assert f"http://127.0.0.1:8800/host#key={KEY}" in out.out  # the key never leaves this host

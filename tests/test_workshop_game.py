@@ -168,6 +168,12 @@ def test_save_and_load_round_trip(played):
     h.back()
     h.back()
     assert h.round == 1
+    # a session of that name is replaced only on purpose
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="'team-day_1' already exists"):
+        h.save("team-day_1")
+    assert path.read_bytes() == before
+    assert h.save("team-day_1", replace=True) == path and Game.load("team-day_1").round == 1
 
 
 @pytest.mark.parametrize(

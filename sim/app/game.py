@@ -74,6 +74,7 @@ from sim.app.common import (
 from sim.app.saved import (
     SavedGameError,
     check_arrays,
+    check_free,
     check_levers,
     model_state,
     read_file,
@@ -501,6 +502,10 @@ class Game:
         df = pd.DataFrame(self.history[k - 1].rows, columns=cols)
         return df.sort_values(["position", "bank"]).reset_index(drop=True)
 
+    def kept_bytes(self) -> int:
+        """Bytes of the states kept for going back (one per round played)."""
+        return sum(a.nbytes for _, arrays in self._snapshots for a in arrays.values())
+
     def back(self) -> None:
         """Undo the last round: the market returns to the state before it was played."""
         with self._lock:
@@ -563,11 +568,15 @@ class Game:
             }
         return data, out
 
-    def save(self, name: str) -> Path:
-        """Write the session to ``results/workshop/<name>.npz`` (name: letters, digits, -_)."""
-        path = session_path(name, workshop_dir())
+    def save(self, name: str, replace: bool = False) -> Path:
+        """Write the session to ``results/workshop/<name>.npz`` (name: letters, digits, -_).
+
+        A session of that name is replaced only with ``replace`` (otherwise
+        :class:`FileExistsError`).
+        """
+        path = check_free(session_path(name, workshop_dir()), replace)
         meta, arrays = self.to_data()
-        return write_file(path, meta, arrays)
+        return write_file(path, meta, arrays, replace=replace)
 
     @classmethod
     def load(cls, name: str) -> Game:

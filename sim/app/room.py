@@ -46,7 +46,7 @@ from pathlib import Path
 
 from sim.app.common import LEVER_GROUPS, WEEKS_PER_ROUND, bank_label, check_lever, session_path
 from sim.app.game import HOUSE, Game, workshop_dir
-from sim.app.saved import SavedGameError, read_file, write_file
+from sim.app.saved import SavedGameError, check_free, read_file, write_file
 from sim.params import LEVER_NAMES
 
 #: Letters and digits that cannot be mistaken for each other (no 0/O, 1/I/L).
@@ -493,6 +493,7 @@ class Room:
                     "last_round_seconds": self.last_round_seconds,
                     "log": [e.text for e in self.log[-12:]],
                     "describe": self.game.describe(),
+                    "kept_mb": round(self.game.kept_bytes() / 1e6, 2),
                 }
             )
             return view
@@ -512,13 +513,19 @@ class Room:
             return self._cache.chart
 
     # ------------------------------------------------------------------ files
-    def save(self, key: str, name: str) -> Path:
-        """Write the room to ``results/workshop/<name>.npz`` (data only, no tokens or keys)."""
+    def save(self, key: str, name: str, replace: bool = False) -> Path:
+        """Write the room to ``results/workshop/<name>.npz`` (data only, no tokens or keys).
+
+        A saved session of that name is replaced only with ``replace`` (otherwise
+        :class:`FileExistsError`). The state is copied under the room's lock; the file is
+        compressed and written outside it, so the views go on meanwhile.
+        """
         with self._lock:
             self._host(key)
             if self.phase == PLAYING:
                 raise RoomStateError("cannot save while a round is being played")
-            path = session_path(name, workshop_dir())
+            path = check_free(session_path(name, workshop_dir()), replace)
+            played = self.game.round
             meta, arrays = self.game.to_data()
             meta["room"] = {
                 "name": self.name,
@@ -535,9 +542,10 @@ class Room:
                 ],
                 "log": [[e.at, e.text] for e in self.log],
             }
-            write_file(path, meta, arrays)
-            self._bump(f"Saved as {name}")
-            return path
+        write_file(path, meta, arrays, replace=replace)
+        with self._lock:
+            self._bump(f"Saved as {name} after round {played}")
+        return path
 
     @classmethod
     def load(cls, name: str, facilitator_key: str) -> Room:
@@ -581,9 +589,10 @@ class Room:
             self._host(key)
             if self.phase == PLAYING:
                 raise RoomStateError("the debrief is ready once the round has been played")
-            g = self.game
-            with g.lock:
-                return debrief_html(g, title=self.name, log=[e.text for e in self.log])
+            log = [e.text for e in self.log]
+        g = self.game
+        with g.lock:  # drawn outside the room's lock: the views go on meanwhile
+            return debrief_html(g, title=self.name, log=log)
 
 
 def lever_catalogue() -> list[dict]:

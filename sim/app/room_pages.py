@@ -94,6 +94,7 @@ function status(view) {
   if (view.paused) return "Paused by the facilitator";
   return `Round ${view.next_round} of ${view.rounds}: set your levers and submit`;
 }
+const joinLink = v => `${v.join_url}?code=${encodeURIComponent(v.code)}`;
 function seats(view) {
   return view.teams.map(t => `<tr data-team="${esc(t.team)}"><td class=l>${esc(t.team)}</td>
     <td class=l>${esc(t.bank_label)}</td><td>${t.joined ? (t.connected ? "online" : "away") :
@@ -303,7 +304,8 @@ a house bank (it keeps its market-file levers).</p><table id=s-teams></table></d
 </div>
 <div id=room class=hidden>
 <div class=grid>
-<div class=card><h2>Join</h2><p>Teams open <b id=join-url></b> and enter the code</p>
+<div class=card><h2>Join</h2><p>Teams open <b id=join-url></b> (the code is filled in) or
+the address without it and type the code</p>
 <div class=code id=code></div>
 <p><a id=projector target=_blank>Projector view</a> (charts and leaderboard for the big
 screen) &middot; <a href="#" id=new-game>start another game</a></p></div>
@@ -320,6 +322,7 @@ screen) &middot; <a href="#" id=new-game>start another game</a></p></div>
 <div class=card><h2>Save and debrief</h2>
 <label class=row>Save as <input id=save-name maxlength=64> <button id=save
 class=secondary>Save</button></label>
+<label class=row><input type=checkbox id=save-replace> replace a saved game of that name</label>
 <form id=debrief-form method=post action="/api/host/debrief">
 <input type=hidden name=key><input type=hidden name=code>
 <button id=debrief type=submit>Download the debrief (HTML)</button></form>
@@ -400,7 +403,7 @@ function render(v) {
   R.view = v;
   $("room-name").textContent = v.name;
   $("round").textContent = `${v.describe}`;
-  $("code").textContent = v.code; $("join-url").textContent = v.join_url;
+  $("code").textContent = v.code; $("join-url").textContent = joinLink(v);
   $("projector").href = `/projector?code=${encodeURIComponent(v.code)}`;
   const open = v.phase === "open" && !v.paused;
   let st = status(v).replace(": set your levers and submit", "");
@@ -426,7 +429,9 @@ function render(v) {
     if (b) b.onclick = () => act("release", {team: t.team});
   });
   $("board").innerHTML = board(v, null);
-  if (!$("save-name").value) $("save-name").value = `${v.name}`.replace(/[^A-Za-z0-9_-]/g, "-");
+  const saveName = `${v.name}-round${v.round}`.replace(/[^A-Za-z0-9_-]/g, "-");
+  if (!$("save-name").value || $("save-name").value === R.saveName) $("save-name").value = saveName;
+  R.saveName = saveName;
   $("log").innerHTML = v.log.slice().reverse().map(l => `<li>${esc(l)}</li>`).join("");
   const src = `/api/chart.png?code=${encodeURIComponent(v.code)}&v=${v.chart_key}`;
   if ($("chart").getAttribute("src") !== src) $("chart").setAttribute("src", src);
@@ -456,7 +461,8 @@ async function poll() {
   $("back").onclick = () => act("back");
   $("pause").onclick = () => act("pause", {paused: !R.view.paused});
   $("auto").onchange = () => act("auto", {on: $("auto").checked});
-  $("save").onclick = async () => { const out = await act("save", {name: $("save-name").value});
+  $("save").onclick = async () => { const out = await act("save", {name: $("save-name").value,
+    replace: $("save-replace").checked}); $("save-replace").checked = false;
     if (out) say(`Saved to ${out.saved}`); };
   $("new-game").onclick = e => { e.preventDefault(); showSetup(); };
   $("debrief-form").addEventListener("submit", () => {
@@ -473,7 +479,7 @@ PROJECTOR_BODY = """
 <header><h1>Bank engagement lab: game room</h1><span class=sub id=round></span></header>
 <main>
 <div class=grid>
-<div class=card><h2>Join at <span id=join-url></span> with the code</h2>
+<div class=card><h2>Join at <span id=join-url></span>, code</h2>
 <div class=code id=code></div><div id=state class="msg wait"></div></div>
 <div class=card><h2>Teams</h2><table><thead><tr><th class=l>team</th><th class=l>bank</th>
 <th>device</th><th>this round</th></tr></thead><tbody id=seats></tbody></table></div>
@@ -489,7 +495,7 @@ let version = -1;
 function render(v) {
   $("round").textContent = `round ${v.round} of ${v.rounds} played, week ${v.week}, ` +
     `scenario ${v.scenario}`;
-  $("code").textContent = v.code; $("join-url").textContent = v.join_url;
+  $("code").textContent = v.code; $("join-url").textContent = joinLink(v);
   $("state").textContent = status(v).replace(": set your levers and submit",
     ": teams, set your levers and submit");
   $("seats").innerHTML = seats(v);

@@ -19,7 +19,8 @@ requests to it.
   holding a server thread while it waits.
 
 Status codes: 403 wrong code, token or key, or another team's bank; 409 not allowed now
-(paused, playing, waiting for teams); 400 a bad value; 404 no such room or saved session.
+(paused, playing, waiting for teams, a saved session of that name exists); 400 a bad value
+or an unreadable saved file; 404 no such room or saved session.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ def make_app(server: Server):
                 return error(409, str(e))
             except FileNotFoundError as e:
                 return error(404, str(e))
+            except FileExistsError as e:
+                return error(409, str(e))
             except SavedGameError as e:
                 return error(400, str(e))
             except KeyError as e:
@@ -208,7 +211,7 @@ def make_app(server: Server):
     async def team(request: Request):
         room, code = room_of(request)
         token = _token(request)
-        room.team_view(code, token)  # refuse a stranger before waiting
+        await run_in_threadpool(room.team_view, code, token)  # refuse a stranger before waiting
         await changed(room, request)
         view = await run_in_threadpool(room.team_view, code, token)
         return JSONResponse(view | {"join_url": server.join_url})
@@ -293,7 +296,9 @@ def make_app(server: Server):
         elif what == "auto":
             await run_in_threadpool(room.set_auto_advance, key, bool(data.get("on", False)))
         elif what == "save":
-            path = await run_in_threadpool(room.save, key, str(data.get("name", "")))
+            path = await run_in_threadpool(
+                room.save, key, str(data.get("name", "")), bool(data.get("replace", False))
+            )
             return JSONResponse({"saved": str(path)})
         elif what == "close":
             room._host(key)
@@ -421,7 +426,14 @@ def main(argv: list[str] | None = None) -> None:
         f"yourself; {args.size:,} customers per game; Ctrl+C stops)",
         flush=True,
     )
-    uvicorn.run(make_app(server), host=args.host, port=port, log_level="warning")
+    # Ctrl+C stops within 2 s even while teams' pages hold long polls open
+    uvicorn.run(
+        make_app(server),
+        host=args.host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )
 
 
 __all__ = ["Server", "lan_address", "main", "make_app", "parse_args"]

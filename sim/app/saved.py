@@ -233,8 +233,30 @@ def file_digest(meta: dict, arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def write_file(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> Path:
-    """Write a saved game atomically (``sim.atomic``): ``meta`` gets format, version, digest."""
+def check_free(path: Path, replace: bool = False) -> Path:
+    """``path``, if no saved session is there or ``replace`` says to replace it.
+
+    Raises:
+        FileExistsError: a file is at ``path`` and ``replace`` is false (the message names it).
+    """
+    path = Path(path)
+    if path.exists() and not replace:
+        raise FileExistsError(
+            f"a saved session {path.stem!r} already exists ({path}): choose another name, "
+            "or replace it on purpose"
+        )
+    return path
+
+
+def write_file(
+    path: Path, meta: dict, arrays: dict[str, np.ndarray], replace: bool = False
+) -> Path:
+    """Write a saved game atomically (``sim.atomic``): ``meta`` gets format, version, digest.
+
+    An existing file is replaced only with ``replace`` (otherwise :class:`FileExistsError`
+    naming it): a saved session is never overwritten by accident.
+    """
+    path = check_free(path, replace)
     meta = {**meta, "format": FORMAT, "version": VERSION, "code": code_version()}
     meta["digest"] = file_digest(meta, arrays)
     text = _canonical(meta).decode()
@@ -346,6 +368,7 @@ __all__ = [
     "VERSION",
     "SavedGameError",
     "check_arrays",
+    "check_free",
     "check_levers",
     "model_state",
     "read_file",

@@ -374,6 +374,7 @@ def GameView(game_ref: solara.Reactive, defaults: dict):
     view_round = solara.use_reactive(None)
     save_name = solara.use_reactive(f"workshop-{_dt.date.today():%Y%m%d}")
     load_name = solara.use_reactive(None)
+    replace = solara.use_reactive(False)
     game: Game | None = game_ref.value
 
     def run_round():
@@ -418,8 +419,9 @@ def GameView(game_ref: solara.Reactive, defaults: dict):
 
     def save():
         try:
-            path = game.save(save_name.value or "")
+            path = game.save(save_name.value or "", replace=replace.value)
             message.value = f"Saved to {path}"
+            replace.value = False
         except Exception as e:
             message.value = f"Not saved: {e}"
         lever_version.value += 1
@@ -473,6 +475,7 @@ def GameView(game_ref: solara.Reactive, defaults: dict):
                         solara.Button(
                             "Save", on_click=save, disabled=running, classes=["game-save"]
                         )
+                    solara.Checkbox(label="replace a saved session of that name", value=replace)
                 saved = saved_sessions()
                 if saved:
                     with solara.Row(gap="6px", style={"align-items": "center"}):

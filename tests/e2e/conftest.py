@@ -8,6 +8,7 @@ skip with the reason when either is missing. Select or leave them out with
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import os
@@ -114,15 +115,46 @@ def app_server(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="session")
-def browser(app_server):
-    """Headless Debian Chromium driven by Playwright."""
+def _missing_browser() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the Python package playwright is missing (pip install playwright)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Debian Chromium driven by Playwright, one per test file.
+
+    Playwright's sync API runs an asyncio event loop in the main thread for as long as it
+    is started (its greenlet keeps that loop marked as running). A second
+    ``sync_playwright()`` started while the first is alive finds the loop running and
+    refuses ("using Playwright Sync API inside the asyncio loop"); so does ``asyncio.run``
+    in any later test of the same process. Every browser test file therefore uses this
+    fixture, which stops Playwright when the file's tests are done: the files run in any
+    order in one process, and the next file (browser or not) finds no loop.
+    """
+    reason = _missing_browser()
+    if reason:
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+        try:
+            yield b
+        finally:
+            b.close()
+    with contextlib.suppress(RuntimeError):  # RuntimeError: no loop running, as it must be
+        asyncio.get_running_loop()
+        pytest.fail("an asyncio event loop is still running after Playwright stopped")
+
+
+@pytest.fixture(scope="module")
+def browser(app_server, chromium):
+    """The browser for the app's tests (the app is served first)."""
+    return chromium
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ keeps its bank; a forged request for another bank's lever (and for the facilitat
 controls) is refused; the debrief downloads and holds both rounds.
 
 With ``BANKLAB_ROOM_SHOTS=<folder>`` the test also writes the screenshots of
-``docs/workshop.md`` there (``workshop-room-*.png``).
+``docs/workshop.md`` there (``room_*.png``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ expect = pytest.importorskip("playwright.sync_api", reason="playwright is not in
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "e2e-facilitator-key"
 SIZE = int(os.environ.get("BANKLAB_ROOM_SIZE", "2000"))
@@ -91,17 +90,6 @@ def room_server(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="module")
-def chromium(room_server):
-    """Headless Debian Chromium driven by Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 def _shot(page, name: str, full: bool = True) -> None:
     """A documentation screenshot (only with BANKLAB_ROOM_SHOTS), as a palette PNG."""
     if not SHOTS:
@@ -109,7 +97,7 @@ def _shot(page, name: str, full: bool = True) -> None:
     from PIL import Image
 
     img = Image.open(io.BytesIO(page.screenshot(full_page=full))).convert("RGB")
-    out = Path(SHOTS) / f"workshop-room-{name}.png"
+    out = Path(SHOTS) / f"room_{name}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     img.quantize(colors=128).save(out, optimize=True)
 
