@@ -572,6 +572,43 @@ def _print_decision(d: pd.DataFrame, headlines: dict[str, str], baseline: str, l
         )
 
 
+def _print_posterior(exp_dir: Path, headlines: dict[str, str], baseline: str) -> None:
+    """The posterior columns per headline and whether each ranking flips across the posterior."""
+    names = {"strategy": str, "scenario": str, "baseline": str}
+    post = pd.read_csv(exp_dir / "posterior.csv", dtype=names)
+    ranks = pd.read_csv(exp_dir / "posterior_rankings.csv", dtype={"scenario": str})
+    for scenario in sorted(post["scenario"].unique()):
+        p = post[post["scenario"] == scenario]
+        level = round(100 * float(p["confidence"].iloc[0])) if len(p) else 95
+        print(
+            f"\nunder parameter uncertainty, scenario {scenario}: difference from {baseline} "
+            f"over posterior draws (weighted), seed-only and with-parameters {level}% intervals, "
+            "P(better) across the posterior"
+        )
+        for label, headline in headlines.items():
+            h = p[p["outcome"] == headline]
+            print(f"  {label} ({headline}):")
+            for r in h.itertuples(index=False):
+                pb = "n/a" if pd.isna(r.p_better) else f"{r.p_better:.0%}"
+                print(
+                    f"    {r.strategy:24s} {fmt(r.diff, True):>10}  seeds "
+                    f"{fmt_interval(r.seed_ci_low, r.seed_ci_high):26s} with parameters "
+                    f"{fmt_interval(r.param_ci_low, r.param_ci_high):26s} P(better) {pb}"
+                )
+            rk = ranks[(ranks["scenario"] == scenario) & (ranks["outcome"] == headline)]
+            for r in rk.itertuples(index=False):
+                if r.n_draws < 2:
+                    print("    one distinct parameter set drawn: no parameter uncertainty measured")
+                elif r.differs_share > 0:
+                    print(
+                        f"    the ranking flips across the posterior: {r.differs_share:.0%} of "
+                        f"the posterior weight orders it differently from {r.pooled_order} "
+                        f"(leader changes in {r.leader_changes_share:.0%}; {r.flips})"
+                    )
+                else:
+                    print(f"    the ranking is the same in every draw: {r.pooled_order}")
+
+
 def print_summary(
     exp_dir: Path | str,
     report: Path | str,
@@ -637,6 +674,8 @@ def print_summary(
                     f"  {rk:>4}  {row.strategy:24s} {fmt(row.mean):>10} "
                     f"{fmt(row.diff, True):>10}  {interval:26s} {verdict}"
                 )
+    if (exp_dir / "posterior.csv").is_file():
+        _print_posterior(exp_dir, headlines, baseline)
     n_inc = int((failed["status"] == "incomplete").sum())
     if len(failed):
         print(

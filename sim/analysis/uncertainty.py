@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +264,14 @@ def compare_draws(
     return rows, pd.DataFrame(post, columns=list(POSTERIOR_COLUMNS))
 
 
+def _order_text(order: list[str], value: Mapping[str, float]) -> str:
+    """``a > b = c``: a ranking, ties shown as such."""
+    out = order[0] if order else ""
+    for a, b in pairwise(order):
+        out += (" = " if value[a] == value[b] else " > ") + b
+    return out
+
+
 def rank_flips(
     posterior: pd.DataFrame,
     draws: pd.DataFrame,
@@ -317,7 +325,7 @@ def rank_flips(
             summary.append(
                 {
                     "scenario": scenario, "headline": key, "outcome": name,
-                    "pooled_order": " > ".join(order), "n_draws": len(per),
+                    "pooled_order": _order_text(order, pooled), "n_draws": len(per),
                     "differs_share": sum(wts[d] for d in per if flipped[d]) / tot,
                     "leader_changes_share": sum(wts[d] for d, c in leader_changed.items() if c)
                     / tot,
