@@ -208,18 +208,25 @@ def _experiment_source_name(args: list[str]) -> str:
     return "the experiment config or the command line"
 
 
-def _write_draws(sweep: Path, config: DictConfig, source: str) -> None:
-    """Record the draws in the experiment folder (a resumed folder keeps its record)."""
-    from sim.analysis.uncertainty import DRAWS_FILE
-
+def _check_draws(config: DictConfig, source: str) -> bool:
+    """Whether the posterior option is on; a ConfigError if no draws were chosen for it."""
     option = posterior_option(config.get("experiment"), source)
     if option is None:
-        return
+        return False
     if _DRAWS is None:
         raise ConfigError(
             f"{source}: experiment.posterior = {option['posterior']!r} needs the experiment "
             "command: run it with python -m sim.experiment (it chooses the draws)"
         )
+    return True
+
+
+def _write_draws(sweep: Path, config: DictConfig, source: str) -> None:
+    """Record the draws in the experiment folder (a resumed folder keeps its record)."""
+    from sim.analysis.uncertainty import DRAWS_FILE
+
+    if not _check_draws(config, source):
+        return
     path = sweep / DRAWS_FILE
     if path.is_file():
         return  # a resumed folder: main read its draws from this file
@@ -277,6 +284,7 @@ class AggregateCallback(Callback):
             resume = experiment_flag(block, "resume", source)
             show_progress = experiment_flag(block, "progress", source)
             headlines.from_config(block, source)
+            _check_draws(config, source)
             inside_results(sweep, "hydra.sweep.dir")
             if not _given(config, "hydra.sweep.dir"):
                 new = new_folder(sweep)  # exclusive: never another experiment's folder
@@ -348,6 +356,9 @@ def main(argv: list[str] | None = None) -> None:
     if "--multirun" not in args and "-m" not in args:
         args.insert(0, "--multirun")
     try:
+        from sim.configfiles import check_overrides
+
+        check_overrides([a for a in args if not a.startswith("-")])  # command-line values first
         args += posterior_setup([a for a in args if not a.startswith("-")])
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
