@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -10,15 +11,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 
-from sim.analysis import discovery, sensitivity
+from sim.analysis import sensitivity
+from sim.analysis.discovery.__main__ import main
+from sim.analysis.discovery.boxes import choose_box, quasi_p_values
+from sim.analysis.discovery.design import (
+    DEFAULT_DESIGN,
+    DiscoveryDesign,
+    composed,
+    load_design,
+    make_design,
+)
+from sim.analysis.discovery.folder import execute, prepare
+from sim.analysis.discovery.sampling import case_changes, sample
 from sim.errors import ConfigError
 
-#: The planted failure region of the toy: two of the four uncertainties.
-PLANTED = {
-    "market.behaviour.close_base": (0.008, None),
-    "market.environment.platform_strength": (None, 1.0),
-}
 TOY = {
     "market.behaviour.close_base": [0.004, 0.011],
     "market.behaviour.beta_rewards": [0.5, 2.0],
@@ -34,7 +42,7 @@ def _results(tmp_path, monkeypatch):
     (tmp_path / "results").mkdir()
 
 
-def _toy_design(**kw) -> discovery.DiscoveryDesign:
+def _toy_design(**kw) -> DiscoveryDesign:
     data = {
         "name": "toy",
         "strategy": "rewards",
@@ -45,52 +53,176 @@ def _toy_design(**kw) -> discovery.DiscoveryDesign:
         "uncertainties": TOY,
         **kw,
     }
-    return discovery.make_design(data, where="toy.yaml")
+    return make_design(data, where="toy.yaml")
 
 
-def _fake(cfg: dict) -> dict[str, float]:
-    """A fake run: the strategy loses 2 points of retention inside the planted box, gains
-    2 outside, plus a little noise drawn from the case's conditions (same for both arms)."""
-    beh, env = cfg["market"]["behaviour"], cfg["market"]["environment"]
-    inside = beh["close_base"] > 0.008 and env["platform_strength"] < 1.0
-    key = int(1e6 * (beh["close_base"] + env["remote_demand"] + beh["beta_rewards"]))
-    noise = np.random.default_rng(key).normal(0, 0.004)
-    gain = (-0.02 if inside else 0.02) + noise
+#: Two planted failure regions, each in 2 of the 4 uncertainties: (key, low, high) with None
+#: for an unrestricted side; the outcome the toy's gain is measured on and its threshold.
+PLANTED = {
+    "loyalty": (
+        [
+            ("market.behaviour.close_base", 0.008, None),
+            ("market.environment.platform_strength", None, 1.0),
+        ],
+        "loyalty",
+        0.0,
+    ),
+    "npv": (
+        [
+            ("market.behaviour.beta_rewards", None, 1.0),
+            ("market.environment.remote_demand", 1.4, None),
+        ],
+        "money",
+        10.0,
+    ),
+}
+
+
+def _value(cfg: dict, key: str) -> float:
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    return float(node)
+
+
+def _inside(values, box) -> bool:
+    return all(
+        (lo is None or values(k) > lo) and (hi is None or values(k) < hi) for k, lo, hi in box
+    )
+
+
+def _fake(cfg: dict, box: list) -> dict[str, float]:
+    """A fake run: inside the planted box the strategy loses 2 points of retention and 20
+    million RMB of NPV against the baseline, outside it gains 2 points and 40 million; its
+    outcomes carry noise (a fifth of that effect, drawn from the case's conditions) that
+    never crosses the thresholds, so the failing cases are exactly those in the box."""
+    inside = _inside(lambda k: _value(cfg, k), box)
+    key = int(1e6 * sum(_value(cfg, k) for k in TOY))
+    noise = np.random.default_rng(key).normal(0, 0.2)
     strategy = cfg["strategy"]["name"] != "baseline"
-    return {"retention_26w": 0.8 + (gain if strategy else 0.0), "npv": 1.0}
+    gain = (-1.0 if inside else 1.0) + noise if strategy else 0.0
+    return {"retention_26w": 0.8 + 0.02 * gain, "npv": 500.0 + (30.0 * gain + 10.0 * strategy)}
 
 
-def test_prim_finds_the_planted_box():
-    """On a toy whose failures fill a known box in 2 of 4 dimensions, PRIM's box matches it."""
-    design = _toy_design()
-    folder = discovery.prepare(design)
-    summary = discovery.execute(folder, jobs=1, progress=False, simulate_fn=_fake)
+@pytest.mark.parametrize("planted", sorted(PLANTED))
+def test_prim_finds_the_planted_box(planted):
+    """On a toy whose failures fill a known box in 2 of 4 dimensions, PRIM's box is that box:
+    the right dimensions restricted on the right sides at the planted limits, both
+    significant, the other two free; its quasi-p-values are the binomial tail counted here
+    from the cases themselves; on loyalty and on NPV (the money headline) as the target."""
+    box_true, outcome, threshold = PLANTED[planted]
+    design = _toy_design(outcome=outcome, threshold=threshold)
+    folder = prepare(design)
+    summary = execute(
+        folder, jobs=1, progress=False, simulate_fn=functools.partial(_fake, box=box_true)
+    )
     cases = pd.read_csv(folder / "cases.csv")
     assert len(cases) == 300 and cases["gain"].notna().all()
-    truth = (cases["market.behaviour.close_base"] > 0.008) & (
-        cases["market.environment.platform_strength"] < 1.0
-    )
+    truth = cases.apply(lambda r: _inside(lambda k: r[k], box_true), axis=1)
+    assert 0.1 < truth.mean() < 0.25
     assert (cases["fails"] == truth).all()  # the paired gain and the threshold classify exactly
     box = pd.read_csv(folder / "box.csv").set_index("uncertainty")
-    cb = box.loc["market.behaviour.close_base"]
-    ps = box.loc["market.environment.platform_strength"]
-    assert cb["restricted"] == "lower" and abs(cb["box_low"] - 0.008) < 0.05 * 0.007
-    assert cb["box_high"] == 0.011 and cb["significant"]
-    assert ps["restricted"] == "upper" and abs(ps["box_high"] - 1.0) < 0.05 * 1.0
-    assert ps["box_low"] == 0.6 and ps["significant"]
-    for free in ("market.behaviour.beta_rewards", "market.environment.remote_demand"):
+    for key, lo, hi in box_true:
+        r, (d_lo, d_hi) = box.loc[key], TOY[key]
+        side = "lower" if hi is None else "upper"
+        limit = r["box_low"] if hi is None else r["box_high"]
+        assert r["restricted"] == side, (key, r.to_dict())
+        assert abs(limit - (lo if hi is None else hi)) < 0.03 * (d_hi - d_lo), (key, limit)
+        assert (r["box_high"] if hi is None else r["box_low"]) == (d_hi if hi is None else d_lo)
+        assert r["significant"] and r["qp_value"] < 1e-6, (key, r["qp_value"])
+    for free in set(TOY) - {k for k, _, _ in box_true}:
         assert box.loc[free, "restricted"] == "no" or not box.loc[free, "significant"]
+
+    # the quasi-p-values: P(at least the box's failing cases | the rate with one limit dropped)
+    def within(frame, drop=None):
+        keep = np.ones(len(frame), bool)
+        for k, r in box.iterrows():
+            if k != drop:
+                keep &= (frame[k] >= r["box_low"]) & (frame[k] <= r["box_high"])
+        return frame[keep]
+
+    inside = within(cases)
+    for key in box.index[box["restricted"] != "no"]:
+        wider = within(cases, drop=key)
+        p = stats.binom.sf(inside["fails"].sum() - 1, len(inside), wider["fails"].mean())
+        assert box.loc[key, "qp_value"] == pytest.approx(p, rel=1e-8)
+
     peel = pd.read_csv(folder / "peeling.csv")
     chosen = peel[peel["chosen"]]
-    assert len(chosen) == 1 and chosen["coverage"].iloc[0] >= design.prim.min_coverage
+    assert len(chosen) == 1 and chosen["coverage"].iloc[0] > 0.9
     assert chosen["density"].iloc[0] > 0.9
+    final = summary["prim"]["final"]  # the chosen box, its unsupported limits dropped
+    assert final["cases"] == len(inside) and final["failing"] == inside["fails"].sum()
+    assert final["coverage"] > 0.9 and final["density"] > 0.9 and final["res_dim"] == 2
     ok = peel[peel["coverage"] >= design.prim.min_coverage]
     assert chosen["density"].iloc[0] == ok["density"].max()  # the documented rule
+    assert peel["density"].iloc[0] == pytest.approx(truth.mean())  # step 0: every case
     cart = summary["cart"]
     assert cart["accuracy"] > 0.95 and cart["cv_accuracy"] > 0.9
-    assert "close_base" in (folder / "cart.txt").read_text()
+    rules = (folder / "cart.txt").read_text()
+    assert all(k in rules for k, _, _ in box_true)
     for name in ("peeling.png", "box_scatter.png", "cart.png", "discovery.md", "samples.csv"):
         assert (folder / name).stat().st_size > 0, name
+
+
+def test_quasi_p_values_count_the_cases_exactly():
+    """A box of 22 cases, 15 failing (where the prim package's int(coverage * n) style of
+    counting can come out one short): each quasi-p-value is the binomial tail of the exact
+    counts, P(at least 15 of 22 | the failure rate of the box with that limit dropped)."""
+    import prim
+
+    a = np.arange(30.0)
+    b = np.zeros(30)
+    b[[0, 1, 26, 27, 28, 29]] = 1.0
+    y = np.zeros(30, bool)
+    y[2:17] = True  # 15 failing inside the box (rows 2..23)
+    y[[0, 1, 24]] = True  # outside: rows 0, 1 (b = 1) and 24 (a > 23)
+    finder = prim.Prim(pd.DataFrame({"a": a, "b": b}), y)
+    init = finder._box_init
+    lims = init.copy()
+    lims["a"] = (0.0, 23.0)  # dropping it: rows 2..25, 24 cases, 16 failing
+    lims["b"] = (0.0, 0.0)  # dropping it: rows 0..23, 24 cases, 17 failing
+    qp = quasi_p_values(finder.x, y, lims, init, ["a", "b"])
+    assert qp["a"] == pytest.approx(stats.binom.sf(14, 22, 16 / 24), rel=1e-12)
+    assert qp["b"] == pytest.approx(stats.binom.sf(14, 22, 17 / 24), rel=1e-12)
+    assert qp["a"] < qp["b"]  # a wider box that fails more often supports its limit less
+
+
+def test_unsupported_limits_are_dropped_and_supported_ones_kept():
+    """A box cut on the dimension that decides (a < 0.3) and, by chance, on one that does not
+    (b < 0.9): dropping unsupported limits removes b's and keeps a's."""
+    import prim
+
+    from sim.analysis.discovery.boxes import drop_unsupported
+
+    rng = np.random.default_rng(7)
+    x = pd.DataFrame({"a": rng.uniform(size=200), "b": rng.uniform(size=200)})
+    y = (x["a"] < 0.3).to_numpy()
+    finder = prim.Prim(x, y)
+    box = finder.find_box()
+    init = box._box_lims[0]
+    lims = init.copy()
+    lims["a"] = (init["a"][0], 0.3)
+    lims["b"] = (init["b"][0], 0.9)
+    box.update(lims, np.flatnonzero((x["a"] <= 0.3) & (x["b"] <= 0.9)))
+    final, qp, dropped = drop_unsupported(box, finder.x, y, init, lims, ["a", "b"], 0.05)
+    assert [k for k, _ in dropped] == ["b"] and dropped[0][1] > 0.05
+    assert list(qp) == ["a"] and qp["a"] < 1e-10
+    assert final["a"][1] == 0.3 and final["b"][1] == init["b"][1]
+
+
+def test_integer_uncertainties_are_sampled_uniformly_ends_included():
+    """A week range [4, 25] drawn by the hypercube: every week as likely, the ends too."""
+    d = _toy_design(
+        scenario="pandemic",
+        weeks=52,
+        cases=2200,
+        uncertainties={**TOY, "scenario.start": [4, 25]},
+    )
+    weeks = sample(d)["scenario.start"]
+    counts = weeks.value_counts().reindex(range(4, 26), fill_value=0)
+    assert weeks.dtype.kind == "i" and counts.min() >= 90 and counts.max() <= 110
+    assert counts[4] >= 90 and counts[25] >= 90  # rounding alone would give about 50
 
 
 def test_choose_box_takes_the_densest_box_with_enough_coverage():
@@ -102,26 +234,26 @@ def test_choose_box_takes_the_densest_box_with_enough_coverage():
             "res dim": [0, 1, 2, 2, 3],
         }
     )
-    assert discovery.choose_box(t, 0.5) == 2
-    assert discovery.choose_box(t, 0.3) == 4
-    assert discovery.choose_box(t, 0.95) == 0
+    assert choose_box(t, 0.5) == 2
+    assert choose_box(t, 0.3) == 4
+    assert choose_box(t, 0.95) == 0
 
 
 def test_scenario_strength_and_start_rewrite_the_shocks():
     """Strength scales each shock's effect (0 none, 1 as written); start moves every shock."""
-    base = discovery.composed(_toy_design(scenario="pandemic", weeks=52), "baseline")
+    base = composed(_toy_design(scenario="pandemic", weeks=52), "baseline")
     shocks = base["scenario"]["shocks"]
-    same = discovery.case_changes(base, {"scenario.strength": 1.0, "scenario.start": 20})
+    same = case_changes(base, {"scenario.strength": 1.0, "scenario.start": 20})
     assert same["scenario.shocks"] == shocks
-    none = discovery.case_changes(base, {"scenario.strength": 0.0})["scenario.shocks"]
+    none = case_changes(base, {"scenario.strength": 0.0})["scenario.shocks"]
     assert all(s["value"] == 1.0 for s in none)  # all pandemic shocks multiply
-    moved = discovery.case_changes(base, {"scenario.start": 5, "market.behaviour.close_base": 0.01})
+    moved = case_changes(base, {"scenario.start": 5, "market.behaviour.close_base": 0.01})
     assert moved["market.behaviour.close_base"] == 0.01
     assert [s["start"] for s in moved["scenario.shocks"]] == [s["start"] - 15 for s in shocks]
     assert [s["end"] - s["start"] for s in moved["scenario.shocks"]] == [
         s["end"] - s["start"] for s in shocks
     ]
-    double = discovery.case_changes(base, {"scenario.strength": 2.0})["scenario.shocks"]
+    double = case_changes(base, {"scenario.strength": 2.0})["scenario.shocks"]
     assert double[0]["value"] == pytest.approx(1 + 2 * (0.3 - 1))
 
 
@@ -168,6 +300,11 @@ def test_scenario_strength_and_start_rewrite_the_shocks():
         ({"prim": {"min_coverage": 1.5}}, "prim.min_coverage = 1.5 is not allowed"),
         ({"prim": {"peel": 0.1}}, "prim.peel not known"),
         ({"colour": "red"}, "colour not known"),
+        ({"seeds": "0,x"}, "seeds = '0,x' is not allowed; allowed: seeds such as 0,1 or 0-3"),
+        (
+            {"prim": {"drop_unsupported": "yes"}},
+            "prim.drop_unsupported = 'yes' is not allowed; allowed: true | false",
+        ),
         ({"scenario": "pandemic", "weeks": 30}, "scenario.shocks[1].start = 46 is not allowed"),
     ],
 )
@@ -181,11 +318,11 @@ def test_bad_designs_are_refused_with_file_key_value_and_allowed(change, needle)
 def test_a_bad_design_file_exits_non_zero_and_writes_nothing(tmp_path, capsys):
     """The command stops with the message and creates no output folder."""
     bad = tmp_path / "bad.yaml"
-    data = yaml.safe_load(discovery.DEFAULT_DESIGN.read_text())
+    data = yaml.safe_load(DEFAULT_DESIGN.read_text())
     data["uncertainties"]["market.environment.platform_strength"] = [0.6, 4.0]
     bad.write_text(yaml.safe_dump(data))
     with pytest.raises(SystemExit) as stop:
-        discovery.main(["--design", str(bad), "--no-progress"])
+        main(["--design", str(bad), "--no-progress"])
     assert stop.value.code == 2
     msg = capsys.readouterr().err
     assert str(bad) in msg and "platform_strength = [0.6, 4.0]" in msg and "[0, 3]" in msg
@@ -194,8 +331,10 @@ def test_a_bad_design_file_exits_non_zero_and_writes_nothing(tmp_path, capsys):
 
 def test_the_shipped_design_is_valid():
     """configs/design/discovery.yaml loads and checks."""
-    d = discovery.load_design(discovery.DEFAULT_DESIGN)
-    assert d.outcome_name() == "retention_26w" and len(d.uncertainties) >= 4
+    d = load_design(DEFAULT_DESIGN)
+    assert d.outcome_name() == "npv" and d.outcome_direction() == "higher"
+    assert d.threshold == 0.0 and len(d.uncertainties) >= 4
+    assert {"scenario.strength", "scenario.start"} <= set(d.keys)
 
 
 def _mtimes(folder: Path) -> dict[str, int]:
@@ -225,7 +364,7 @@ def test_a_tiny_real_run_writes_its_tables_and_plots_and_resumes_without_repeats
     }
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(design))
-    discovery.main(["--design", str(path), "--no-progress", "--jobs", "2"])
+    main(["--design", str(path), "--no-progress", "--jobs", "2"])
     out = capsys.readouterr().out
     folder = Path(out.split("folder: ")[1].splitlines()[0])
     assert "24 to run" in out and "rewards vs baseline on retention_26w" in out
@@ -247,7 +386,7 @@ def test_a_tiny_real_run_writes_its_tables_and_plots_and_resumes_without_repeats
     # re-analyse at the median gain (both classes present): nothing runs again
     before = _mtimes(folder)
     median = float(cases["gain"].median())
-    discovery.main(["--resume", str(folder), "--threshold", f"{median:.12g}", "--no-progress"])
+    main(["--resume", str(folder), "--threshold", f"{median:.12g}", "--no-progress"])
     out = capsys.readouterr().out
     assert "0 to run" in out and "PRIM box" in out and "CART" in out
     assert _mtimes(folder) == before
@@ -270,7 +409,7 @@ def test_a_tiny_real_run_writes_its_tables_and_plots_and_resumes_without_repeats
     old = {g: json.loads((folder / "runs" / g).read_text())["outcomes"] for g in gone}
     for g in gone:
         (folder / "runs" / g).unlink()
-    discovery.execute(folder, jobs=1, progress=False, simulate_fn=counting)
+    execute(folder, jobs=1, progress=False, simulate_fn=counting)
     assert len(calls) == 2
     for g in gone:
         new = json.loads((folder / "runs" / g).read_text())["outcomes"]
