@@ -326,6 +326,19 @@ def build_blocks(
         )
     )
 
+    if posterior is not None:
+        b.append(
+            doc.p(
+                "**Over posterior draws.** In this experiment every strategy ran on several "
+                "parameter sets drawn from the market's calibrated posterior: runs are paired "
+                "within a (draw, seed), a difference is the posterior-weighted mean over the "
+                "draws of their mean paired differences, and the rankings' intervals are seed-only "
+                "(the parameters taken as known; seed noise pooled within draws). The columns "
+                "*with parameter uncertainty* and *P(better than baseline)* beside them count "
+                "the parameters' uncertainty too (section *Under parameter uncertainty*)."
+            )
+        )
+
     # ---- rankings
     b.append(doc.h(2, "Rankings"))
     if not len(table):
@@ -444,7 +457,7 @@ def build_blocks(
         doc.ul(
             [
                 "`experiment.csv`: one row per complete run (run, strategy, scenario, seed, "
-                "every outcome).",
+                "in a posterior experiment its draw, every outcome).",
                 "`comparison.csv`: per scenario, strategy and outcome: pairs, means, paired "
                 "difference and interval, unpaired interval, p-value, distinguishable, better.",
                 "`business.csv`: per scenario and strategy, the business case against the "
