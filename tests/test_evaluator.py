@@ -81,7 +81,7 @@ def test_resume_never_repeats_a_complete_run(tmp_path):
     changed = [ev.RunConfig("f0", SMALL, {"seed": 0, "market.behaviour.close_base": 0.009})]
     from sim.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="f0.json: holds run f0 of other settings"):
+    with pytest.raises(ConfigError, match=r"f0\.json: holds run f0 of other settings"):
         ev.evaluate(changed, folder, simulate=_counting(calls), progress=False)
 
 
@@ -121,7 +121,7 @@ def test_same_configs_give_the_same_table_and_two_jobs_match_one(tmp_path):
 
 def test_tables_are_parquet_with_a_csv_beside_them_when_small(tmp_path, monkeypatch):
     """Parquet (pyarrow) plus CSV up to the size limit; Parquet only above it."""
-    pytest.importorskip("pyarrow", reason="pyarrow is not installed: CSV only")
+    assert ev.parquet_available(), "pyarrow is not installed: tables would be CSV only"
     df = pd.DataFrame({"key": ["a", "b", "c"], "x": [1.0, math.nan, 0.1 + 0.2]})
     files = ev.write_table(df, tmp_path, "t")
     assert sorted(p.name for p in files) == ["t.csv", "t.parquet"]
@@ -129,6 +129,55 @@ def test_tables_are_parquet_with_a_csv_beside_them_when_small(tmp_path, monkeypa
     assert pd.read_csv(tmp_path / "t.csv")["x"].iloc[2] == 0.1 + 0.2  # exact
     monkeypatch.setattr(ev, "SMALL_TABLE_ROWS", 2)
     assert [p.name for p in ev.write_table(df, tmp_path / "big", "t")] == ["t.parquet"]
+    pd.testing.assert_frame_equal(ev.read_table(tmp_path / "big", "t"), df)
+
+
+def test_a_folder_is_evaluated_by_one_process_at_a_time(tmp_path):
+    """A second evaluation of a folder in use is refused at once (it would repeat runs)."""
+    from sim.atomic import FolderLock
+    from sim.errors import ConfigError
+
+    folder = tmp_path / "results" / "ev"
+    calls: list[int] = []
+    with FolderLock(folder, name="evaluator.lock"), pytest.raises(ConfigError, match="locked"):
+        ev.evaluate(_fake_design(), folder, simulate=_counting(calls), progress=False)
+    assert calls == []
+    ev.evaluate(_fake_design(), folder, simulate=_counting(calls), progress=False)
+    assert len(calls) == 5
+
+
+# --------------------------------------------------------------------------- Hydra launchers
+def test_a_hydra_launcher_gives_the_local_table_and_writes_run_folders(tmp_path):
+    """Hydra's joblib launcher on 2 processes: the local table, run folders written by the jobs."""
+    from sim.runfolder import is_complete
+
+    root = tmp_path / "results"
+    backend = ev.Backend.from_args(2, None, ["hydra/launcher=local", "hydra.launcher.n_jobs=2"])
+    assert backend.kind == "hydra"
+    on_hydra = ev.evaluate(_design(), root / "hydra", backend=backend, run_folders=True,
+                           progress=False)  # fmt: skip
+    assert (on_hydra.table["status"] == "ok").all(), on_hydra.table["error"].tolist()
+    assert on_hydra.table["node"].str.startswith("hydra:").all()
+    assert all(is_complete(root / "hydra" / "runs" / k) for k in on_hydra.table["key"])
+    assert not (root / "hydra" / "hydra").exists()  # the job queue is gone once all reported
+    local = ev.evaluate(_design(), root / "local", progress=False)
+    pd.testing.assert_frame_equal(ev.comparable(on_hydra.table), ev.comparable(local.table))
+
+
+def test_a_launcher_that_fails_gives_failed_runs_naming_its_log(tmp_path):
+    """A launcher that cannot start: every run is failed with the launcher's log, kept."""
+    folder = tmp_path / "results" / "ev"
+    backend = ev.Backend("hydra", 1, launcher=["hydra/launcher=no_such_launcher"])
+    out = ev.evaluate(_design(2), folder, backend=backend, progress=False)
+    assert (out.table["status"] == "failed").all()
+    err = out.table["error"].iloc[0]
+    assert "did not report this run" in err and "launcher.log" in err
+    assert "no_such_launcher" in next((folder / "hydra").glob("*/launcher.log")).read_text()
+    # a simulate function the jobs cannot import is refused before anything runs
+    with pytest.raises(ValueError, match="importable by its name"):
+        ev.evaluate(_fake_design(), folder, backend=backend, simulate=_counting([]))
+    with pytest.raises(ValueError, match="allowed: hydra/launcher=NAME"):
+        ev.Backend("hydra", 1, launcher=["population.size=10"])
 
 
 # --------------------------------------------------------------------------- Ray, two nodes
@@ -162,7 +211,8 @@ def _stop(node: subprocess.Popen) -> None:
 
 def test_ray_two_node_cluster_runs_on_both_nodes_and_matches_local(tmp_path, monkeypatch):
     """A head and a worker node on 127.0.0.1: runs land on both, the table is the local one."""
-    ray = pytest.importorskip("ray", reason="ray is not installed (pip install -e '.[ray]')")
+    import ray  # the test extra installs it: a missing Ray fails here, never skips
+
     env = ev.loopback_env({k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"})
     for k, v in env.items():
         if k.startswith("RAY_"):
@@ -214,9 +264,11 @@ def test_ray_two_node_cluster_runs_on_both_nodes_and_matches_local(tmp_path, mon
                 time.sleep(0.3)
             assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}
             on_ray = ev.evaluate(
-                _design(), tmp_path / "results" / "ray", backend=ev.Backend("ray", 1, "x"),
+                _design(),
+                tmp_path / "results" / "ray",
+                backend=ev.Backend("ray", 1, f"127.0.0.1:{port}"),  # the connection made above
                 progress=False,
-            )  # fmt: skip
+            )
             alive = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
         finally:
             ray.shutdown()

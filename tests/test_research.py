@@ -39,6 +39,8 @@ def _design(method: str, samples: int, **kw) -> sensitivity.Design:
             "dummy": [0.0, 1.0],
         },
         **SMALL,
+        # every sample is another market: without this each run would spin its own up
+        "overrides": ["spinup.weeks=0"],
         **kw,
     }
     return sensitivity.make_design(data)
@@ -83,6 +85,11 @@ def test_sobol_indices_have_the_right_shape_and_the_dummy_gets_zero(sobol_folder
     for name in ("indices.csv", "indices.md", "sensitivity.png", "failed.csv", "design.yaml"):
         assert (folder / name).exists(), name
     assert "## retention_26w" in (folder / "indices.md").read_text()
+    # the verdicts follow the intervals: an index is distinguishable when its interval excludes 0
+    assert (idx["distinguishable"] == (idx["ST"].abs() > idx["ST_conf"])).all()
+    assert (idx["S1_distinguishable"] == (idx["S1"].abs() > idx["S1_conf"])).all()
+    assert not dummy["distinguishable"].any()
+    assert pd.read_csv(folder / "indices.csv")["distinguishable"].dtype == bool
 
 
 def test_resume_does_not_repeat_completed_runs(sobol_folder, capsys):
@@ -181,6 +188,71 @@ def test_failed_runs_are_listed_and_retried_on_resume():
     assert abs(idx.loc[("retention_26w", "dummy"), "ST"]) < 1e-9
 
 
+def test_distinguishable_and_too_small_on_a_hand_made_table():
+    """Intervals excluding 0 are distinguishable; intervals all wider than the estimates warn."""
+    design = _design("sobol", 16)
+    p = [p.key for p in design.parameters]
+    rows = [  # outcome, parameter, S1, S1_conf, ST, ST_conf, dummy
+        ("retention_26w", p[0], 0.50, 0.10, 0.60, 0.10, False),
+        ("retention_26w", p[1], 0.02, 0.05, 0.10, 0.03, False),
+        ("retention_26w", p[2], 0.00, 0.00, 0.00, 0.00, True),
+        ("active_rate", p[0], 0.20, 0.30, 0.25, 0.50, False),
+        ("active_rate", p[1], -0.10, 0.40, 0.05, 0.20, False),
+        ("active_rate", p[2], 0.00, 0.00, 0.00, 0.00, True),
+    ]
+    cols = ["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf", "dummy"]
+    out, warnings = sensitivity.assess(design, pd.DataFrame(rows, columns=cols))
+    assert out["distinguishable"].tolist() == [True, True, False, False, False, False]
+    assert out["S1_distinguishable"].tolist() == [True, False, False, False, False, False]
+    assert out["sample_too_small"].tolist() == [False] * 3 + [True] * 3
+    assert list(warnings) == ["active_rate"]
+    w = warnings["active_rate"]
+    assert "S1 and ST indices of active_rate" in w and "(0.25 +- 0.5, " in w
+    # ST: half-width / estimate = 2, so about 16 x 2^2 x 1.2 = 77 -> 128 base samples (power of 2)
+    assert "about 128 samples (now 16)" in w
+    # two Morris trajectories that agree give an interval of 0: too few for a bootstrap
+    morris = _design("morris", 2)
+    rows = [("retention_26w", p[0], 0.02, 0.0, False), ("retention_26w", p[2], 0.0, 0.0, True)]
+    cols = ["outcome", "parameter", "mu_star", "mu_star_conf", "dummy"]
+    out, warnings = sensitivity.assess(morris, pd.DataFrame(rows, columns=cols))
+    assert (
+        out["sample_too_small"].all()
+        and "bootstrap over only 2 trajectories" in warnings["retention_26w"]
+    )
+
+
+def _signal_and_interaction(cfg):
+    """retention_26w is linear in close_base (mostly) and platform_strength; active_rate is
+    a fast oscillation of both (all interaction, first-order indices near 0)."""
+    x = cfg["market"]["behaviour"]["close_base"]
+    y = cfg["market"]["environment"]["platform_strength"]
+    return {
+        "retention_26w": 1.0 - 20 * x + 0.05 * y,
+        "active_rate": math.sin(54321.7 * x + 9876.5 * y),
+    }
+
+
+def test_a_small_sample_warns_on_stderr_and_in_indices_md_and_a_larger_one_does_not(capsys):
+    """N = 8 is too small for either outcome's S1; at N = 64 the linear outcome's indices are
+    distinguishable and only the all-interaction outcome still warns."""
+    small = sensitivity.prepare(_design("sobol", 8))
+    s = sensitivity.execute(small, jobs=1, progress=False, simulate_fn=_signal_and_interaction)
+    assert set(s["warnings"]) == {"retention_26w", "active_rate"}
+    err = capsys.readouterr().err
+    assert "warning: the sample is too small for the S1 indices of retention_26w" in err
+    assert str(small / "indices.md") in err
+    md = (small / "indices.md").read_text()
+    assert md.count("**Warning**: the sample is too small") == 2
+    assert pd.read_csv(small / "indices.csv")["sample_too_small"].all()
+    large = sensitivity.prepare(_design("sobol", 64))
+    s = sensitivity.execute(large, jobs=1, progress=False, simulate_fn=_signal_and_interaction)
+    assert set(s["warnings"]) == {"active_rate"}
+    idx = s["indices"].set_index(["outcome", "parameter"])
+    close = idx.loc[("retention_26w", "market.behaviour.close_base")]
+    assert close["S1_distinguishable"] and close["distinguishable"] and close["S1"] > 0.5
+    assert "retention_26w" not in capsys.readouterr().err
+
+
 def test_design_errors_name_the_key_and_the_allowed_values():
     """Unknown keys and out-of-range bounds are refused with the allowed values."""
     from sim.errors import ConfigError
@@ -209,6 +281,7 @@ def _opt_design(tmp_path: Path) -> Path:
         "startup_trials": 4,
         "levers": {"rewards": None, "push_per_week": [0.0, 5.0], "cross_sell": [0.0, 0.5]},
         "objectives": [{"outcome": "retention_26w"}, {"outcome": "profit"}],
+        "overrides": ["spinup.weeks=0"],  # the search, not the market at rest, is tested
     }
     path = tmp_path / "opt.yaml"
     path.write_text(yaml.safe_dump(data))

@@ -22,17 +22,21 @@ progress bar shows evaluations and the best loss. The output folder gets:
 * ``fit.png``: the same as a plot; ``trials.csv``: every evaluation;
   ``runs/``: every run's record (the evaluator's).
 
-Every simulation runs on the evaluator (:mod:`sim.analysis.evaluator`): the
-search's seeds of one evaluation as one batch (``--jobs`` local processes or
-``--ray ADDRESS``), the brand fit's and the check's runs as batches on
-``--jobs`` local processes. The search itself stays sequential: the
-least-squares solver asks for one point at a time.
+Every simulation runs on the evaluator (:mod:`sim.analysis.evaluator`), on
+``--jobs`` local processes, a Ray cluster (``--ray ADDRESS``) or a Hydra
+launcher (``hydra/launcher=NAME`` ``hydra.launcher.KEY=VALUE`` as the last
+arguments): the search's seeds of one evaluation as one batch, the brand fit's
+iterations and the check's horizons x seeds as batches. The search itself
+stays sequential: the least-squares solver asks for one point at a time. The
+output folder (``results/calibration/<time>-fit/`` or ``--out``, new or
+empty) is never reused.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +45,17 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.analysis.evaluator import Backend, RunConfig, evaluate
-from sim.analysis.evaluator import markdown_table as _markdown_table
-from sim.paths import CONFIG_DIR, results_dir
+from sim.analysis.evaluator import (
+    Backend,
+    RunConfig,
+    add_backend_arguments,
+    backend_from_args,
+    evaluate,
+    markdown_table,
+    new_output_folder,
+)
+from sim.atomic import atomic_write
+from sim.paths import CONFIG_DIR
 
 TARGETS_FILE = Path(__file__).resolve().parents[1] / "data" / "targets.yaml"
 
@@ -155,13 +167,15 @@ def simulate_facts(
     weeks: int,
     extra: tuple[str, ...] = (),
     jobs: int = 1,
+    backend: Backend | None = None,
 ) -> pd.DataFrame:
     """The target facts of one parameter set, one row per seed, ``weeks`` after spin-up.
 
-    The runs go through the evaluator (``jobs`` local processes; 1: this process).
+    The runs go through the evaluator (``backend``, default ``jobs`` local processes).
     """
     targets = load_targets()
-    ev = evaluate(run_configs(params, seeds, size, weeks, extra), jobs=jobs, progress=False)
+    configs = run_configs(params, seeds, size, weeks, extra)
+    ev = evaluate(configs, backend=backend, jobs=jobs, progress=False)
     _raise_failed(ev)
     return ev.table[list(targets)].reset_index(drop=True)
 
@@ -173,15 +187,17 @@ def facts_at_horizons(
     horizons=HORIZONS,
     extra: tuple[str, ...] = (),
     jobs: int = 1,
+    backend: Backend | None = None,
 ) -> pd.DataFrame:
     """The target facts at each horizon after spin-up: one row per (horizon, seed).
 
     Every horizon of a seed branches from the same spun-up state (cached once).
-    All horizons x seeds go to the evaluator as one batch (``jobs`` processes).
+    All horizons x seeds go to the evaluator as one batch (``backend``, default
+    ``jobs`` local processes).
     """
     seeds = list(seeds)
     configs = [c for h in horizons for c in run_configs(params, seeds, size, h, extra)]
-    ev = evaluate(configs, jobs=jobs, progress=False)
+    ev = evaluate(configs, backend=backend, jobs=jobs, progress=False)
     _raise_failed(ev)
     df = ev.table[["weeks", "seed", *load_targets()]].rename(columns={"weeks": "horizon"})
     return df.astype({"horizon": int, "seed": int}).reset_index(drop=True)
@@ -216,11 +232,14 @@ def primary_shares(
     weeks: int = 26,
     extra: dict[str, float] | None = None,
     jobs: int = 1,
+    backend: Backend | None = None,
 ) -> pd.Series:
     """Each bank's primary-customer share in the ``weeks`` after spin-up, averaged over seeds."""
     params = {**{f"market.banks.{b}.brand": v for b, v in brands.items()}, **(extra or {})}
     configs = run_configs(params, seeds, size, weeks, ("spinup.cache=false",))
-    ev = evaluate(configs, jobs=jobs, progress=False, simulate=_primary_share_values)
+    ev = evaluate(
+        configs, backend=backend, jobs=jobs, progress=False, simulate=_primary_share_values
+    )
     _raise_failed(ev)
     cols = [c for c in ev.table.columns if c.startswith("share_")]
     means = ev.table[cols].mean()
@@ -237,6 +256,7 @@ def fit_brands(
     start: dict[str, float] | None = None,
     extra: dict[str, float] | None = None,
     jobs: int = 1,
+    backend: Backend | None = None,
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Fit the competitors' brand constants so that the market at rest has the file's shares.
 
@@ -260,7 +280,7 @@ def fit_brands(
     brands.update(start or {})
     log = []
     for it in range(iterations):
-        share = primary_shares(brands, seeds, size, extra=extra, jobs=jobs)
+        share = primary_shares(brands, seeds, size, extra=extra, jobs=jobs, backend=backend)
         log.append({"iteration": it, **brands, **{f"share_{b}": share[b] for b in share.index}})
         print(
             f"brands {it}: "
@@ -316,11 +336,6 @@ def fit_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def markdown_table(df: pd.DataFrame) -> str:
-    """A DataFrame as a Markdown table (numbers to 4 significant digits)."""
-    return _markdown_table(df, ".4g").rstrip("\n")
-
-
 def plot_fit(table: pd.DataFrame, path: Path) -> None:
     """Each fact's band, target and simulated mean +/- 2 sd, scaled to its band."""
     import matplotlib
@@ -373,7 +388,7 @@ def write_market(
         "# @package market\n# Calibrated by `python -m sim.analysis.calibrate` "
         f"on {time.strftime('%Y-%m-%d')}; see docs/calibration.md.\n"
     )
-    path.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    atomic_write(path, header + yaml.safe_dump(data, sort_keys=False))
 
 
 def _to_params(x: np.ndarray) -> dict[str, float]:
@@ -407,6 +422,7 @@ def calibrate(
     n_jobs: int = 2,
     start: dict[str, float] | None = None,
     backend: Backend | None = None,
+    progress: bool = True,
 ) -> dict[str, float]:
     """Fit by SciPy's bounded nonlinear least squares from ``start`` (default: the priors).
 
@@ -429,10 +445,10 @@ def calibrate(
     from scipy.optimize import least_squares
     from tqdm import tqdm
 
-    out.mkdir(parents=True, exist_ok=False)
+    out.mkdir(parents=True, exist_ok=True)
     targets = load_targets()
     records: list[dict] = []
-    bar = tqdm(total=evaluations, desc="calibration", unit="run-set")
+    bar = tqdm(total=evaluations, desc="calibration", unit="run-set", disable=not progress)
     backend = backend or Backend("local", n_jobs)
 
     def residuals(x: np.ndarray) -> np.ndarray:
@@ -457,7 +473,7 @@ def calibrate(
                 **means,
             }
         )
-        pd.DataFrame(records).to_csv(out / "trials.csv", index=False)
+        atomic_write(out / "trials.csv", pd.DataFrame(records).to_csv(index=False))
         bar.update(1)
         best = min(rec["loss"] for rec in records)
         bar.set_postfix(loss=f"{value:.3g}", best=f"{best:.3g}")
@@ -492,18 +508,20 @@ def check(
     out: Path,
     horizons=HORIZONS,
     jobs: int = 1,
+    backend: Backend | None = None,
 ) -> pd.DataFrame:
     """The facts at every horizon after spin-up over fresh seeds; writes the fit tables and plot.
 
     ``fit.csv`` / ``fit.md`` hold one table per horizon; ``fit.png`` plots the
-    longest horizon. The runs go to the evaluator on ``jobs`` local processes.
+    longest horizon. The runs go to the evaluator (``backend``, default ``jobs``
+    local processes).
     """
-    df = facts_at_horizons(params or {}, range(100, 100 + seeds), size, horizons, jobs=jobs)
+    seeds_ = range(100, 100 + seeds)
+    df = facts_at_horizons(params or {}, seeds_, size, horizons, jobs=jobs, backend=backend)
     table = fit_table_by_horizon(df)
-    out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "facts.csv", index=False)
-    table.to_csv(out / "fit.csv", index=False)
-    (out / "fit.md").write_text(markdown_table(table) + "\n")
+    atomic_write(out / "facts.csv", df.to_csv(index=False))
+    atomic_write(out / "fit.csv", table.to_csv(index=False))
+    atomic_write(out / "fit.md", markdown_table(table, ".4g"))
     plot_fit(table[table.horizon == max(horizons)].drop(columns="horizon"), out / "fit.png")
     return table
 
@@ -524,6 +542,8 @@ def shipped_values() -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: search the facts, fit the brands, then check every horizon on fresh seeds."""
+    from sim.errors import ConfigError
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--evaluations", type=int, default=250, help="evaluations at most")
     ap.add_argument("--seeds", type=int, default=2, help="seeds per trial")
@@ -542,32 +562,40 @@ def main(argv: list[str] | None = None) -> None:
         "--check-only", action="store_true", help="only check the shipped default market"
     )
     ap.add_argument("--brands-only", action="store_true", help="only fit the brands")
-    ap.add_argument("--jobs", type=int, default=2, help="parallel runs (local processes)")
-    ap.add_argument(
-        "--ray", metavar="ADDRESS", help="search on the Ray cluster at ADDRESS (local: private)"
-    )
-    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=None, help="output folder (new or empty)")
+    add_backend_arguments(ap, run_overrides=False)
     a = ap.parse_args(argv)
-    out = a.out or results_dir() / "calibration" / time.strftime("%Y%m%d-%H%M%S")
+    try:
+        backend = backend_from_args(a, run_overrides=False)
+        out = new_output_folder("calibration", "fit", a.out)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     params = None
     if not (a.check_only or a.brands_only):
         start = shipped_values() if a.from_shipped else None
-        backend = Backend.from_args(a.jobs, a.ray)
         params = calibrate(
-            a.evaluations, a.seeds, a.size, a.weeks, out, a.jobs, start=start, backend=backend
+            a.evaluations,
+            a.seeds,
+            a.size,
+            a.weeks,
+            out,
+            a.jobs,
+            start=start,
+            backend=backend,
+            progress=not a.no_progress,
         )
         print(f"fitted market: {out / 'market_calibrated.yaml'}")
     if a.brands and not a.check_only:
-        out.mkdir(parents=True, exist_ok=True)
         extra = {**(params or {})}
         brands, log = fit_brands(
-            range(2), a.brand_size, a.brands, start=None, extra=extra, jobs=a.jobs
+            range(2), a.brand_size, a.brands, extra=extra, jobs=a.jobs, backend=backend
         )
-        log.to_csv(out / "brands.csv", index=False)
+        atomic_write(out / "brands.csv", log.to_csv(index=False))
         write_market(extra, out / "market_calibrated.yaml", brands)
         print(f"fitted brands: {brands}; market: {out / 'market_calibrated.yaml'}")
         params = {**extra, **{f"market.banks.{b}.brand": v for b, v in brands.items()}}
-    table = check(params, a.check_seeds, a.check_size or a.size, out, jobs=a.jobs)
+    table = check(params, a.check_seeds, a.check_size or a.size, out, jobs=a.jobs, backend=backend)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(f"fit table: {out / 'fit.md'}  plot: {out / 'fit.png'}")
     inside = int(table["inside"].sum())

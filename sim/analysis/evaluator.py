@@ -26,15 +26,18 @@ recorded as failed, never fatal.
 Ray worker needs no shared filesystem). Keys already stored as ``ok`` are
 never run again; failed ones run again (``retry_failed``). A stored key whose
 overrides differ from the config given is refused (a result is never
-silently replaced). With ``run_folders=True`` every run also gets a full run
-folder ``<folder>/runs/<key>/`` (:func:`sim.run.write_run`, no plots), which
-is what the experiment's aggregation (:mod:`sim.analysis.compare`) reads.
+silently replaced), and one process at a time works on a folder (a lock,
+``evaluator.lock``: a second is refused at once rather than repeating runs).
+With ``run_folders=True`` every run also gets a full run folder
+``<folder>/runs/<key>/`` (:func:`sim.run.write_run`, no plots), which is what
+the experiment's aggregation (:mod:`sim.analysis.compare`) reads.
 
 **Tables**: :func:`write_table` writes ``<name>.parquet`` (pyarrow) and, when
 the table has at most :data:`SMALL_TABLE_ROWS` rows, ``<name>.csv`` beside
 it; without pyarrow it writes the CSV only and says so. Both are atomic.
 
-**Backends** (:class:`Backend`):
+**Backends** (:class:`Backend`; the tools' flags ``--jobs N``, ``--ray ADDRESS``
+and trailing ``hydra/launcher=...`` overrides, :func:`add_backend_arguments`):
 
 * ``local``: ``jobs=1`` runs in this process; ``jobs=N`` on N local processes
   (joblib's loky), results collected as they complete.
@@ -42,6 +45,13 @@ it; without pyarrow it writes the CSV only and says so. Both are atomic.
   ``SPREAD`` so a cluster's nodes all take work) on the cluster at
   ``address`` (``ray.init(address=...)``; ``None`` starts a private
   one-machine instance). A task that dies (worker lost) is a failed run.
+* ``hydra``: the runs as the jobs of one Hydra multirun on any Hydra launcher
+  (``hydra/launcher=submitit_slurm hydra.launcher.partition=...``, the
+  project's ``local``, ``ray_local``, ``ray_cluster``...). The configs are
+  queued as JSON in ``<folder>/hydra/<time>/``, each job writes its record
+  there, and this process stores the records as they appear
+  (:func:`run_on_hydra`); jobs on other machines need the folder on a shared
+  filesystem. A custom simulate function must be importable by name.
 
 Every worker runs one thread (BLAS and OpenMP pools limited to 1 by
 threadpoolctl; Ray gives each task ``OMP_NUM_THREADS=1`` too): parallelism
@@ -51,11 +61,6 @@ stderr) shows runs done of the total and the failures so far.
 Runs are a pure function of their config (seed included), so the outcome
 columns are identical whichever backend or number of jobs ran them
 (:func:`comparable` drops ``seconds`` and ``node`` for that comparison).
-
-Where a tool does not use it: the robustness grid with a Hydra launcher
-override (``hydra/launcher=submitit_slurm``...) still runs as a Hydra
-experiment, because SLURM and other launchers are Hydra's business, not a
-backend here; every other path of every tool runs on this evaluator.
 
 A second Ray node on this machine, on loopback (``ray start --address=127.0.0.1:...``
 resolves the loopback address to the machine's network address, and the
@@ -68,7 +73,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import json
 import math
 import os
@@ -84,13 +88,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.atomic import atomic_write, new_folder
+from sim.atomic import FolderLock, atomic_write, new_folder
 
 #: Tables with at most this many rows get a CSV beside their Parquet file.
 SMALL_TABLE_ROWS = 10_000
 #: The folder (inside an evaluation's folder) holding one record per finished run.
 RUNS = "runs"
-BACKENDS = ("local", "ray")
+BACKENDS = ("local", "ray", "hydra")
+#: Hydra overrides that choose or configure a launcher: they go to the launcher, not the runs.
+LAUNCHER_PREFIXES = ("hydra/launcher=", "hydra.launcher.")
 #: Table columns that depend on where and how fast a run ran, not on what it computed.
 PLACE_COLUMNS = ("seconds", "node")
 _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.=+-")
@@ -181,6 +187,46 @@ def parse_seeds(text: str | Iterable[int]) -> list[int]:
         elif part:
             seeds.append(int(part))
     return seeds
+
+
+def split_launcher(overrides: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Hydra overrides split into the runs' and the launcher's (:data:`LAUNCHER_PREFIXES`)."""
+    runs, launcher = [], []
+    for o in overrides:
+        (launcher if o.startswith(LAUNCHER_PREFIXES) else runs).append(o)
+    return runs, launcher
+
+
+def add_backend_arguments(ap: argparse.ArgumentParser, run_overrides: bool = True) -> None:
+    """The tools' flags for where runs execute: ``--jobs``, ``--ray``, ``--no-progress``
+    and the trailing overrides (Hydra overrides for every run when ``run_overrides``;
+    ``hydra/launcher=...`` ones choose a Hydra launcher). :func:`backend_from_args` reads them.
+    """
+    ap.add_argument("--jobs", type=int, default=2, help="parallel runs (local processes)")
+    ap.add_argument(
+        "--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (local: a private one)"
+    )
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    launcher = "hydra/launcher=NAME and hydra.launcher.KEY=VALUE run the runs on that launcher"
+    ap.add_argument(
+        "overrides",
+        nargs="*",
+        help=f"Hydra overrides applied to every run; {launcher}" if run_overrides else launcher,
+    )
+
+
+def backend_from_args(a: argparse.Namespace, run_overrides: bool = True) -> Backend:
+    """The :class:`Backend` of :func:`add_backend_arguments`' flags; ``a.overrides`` keeps the
+    runs' overrides only (none allowed unless ``run_overrides``)."""
+    from sim.errors import ConfigError
+
+    a.overrides, launcher = split_launcher(a.overrides)
+    if a.overrides and not run_overrides:
+        raise ConfigError(
+            f"command line: {' '.join(a.overrides)} is not allowed; allowed: "
+            "hydra/launcher=NAME and hydra.launcher.KEY=VALUE"
+        )
+    return Backend.from_args(a.jobs, a.ray, launcher)
 
 
 def progress_bar(total: int, desc: str, enabled: bool = True, initial: int = 0):
@@ -288,7 +334,7 @@ def build_configs(configs: Sequence[RunConfig]) -> dict[str, dict | str]:
         if isinstance(base, str):
             out[c.key] = base
             continue
-        cfg = copy.deepcopy(base)
+        cfg = json.loads(json.dumps(base))  # a plain dict: much faster than deepcopy
         try:
             for k, v in c.values.items():
                 set_key(cfg, k, v)
@@ -395,33 +441,72 @@ def ray_init(address: str | None = None, **kw: Any) -> None:
 
 
 class Backend:
-    """Where runs execute: local cores (joblib) or a Ray cluster.
+    """Where runs execute: local cores (joblib), a Ray cluster, or a Hydra launcher.
 
     Use as a context manager to keep a Ray connection (or a pool) across
     several :func:`evaluate` calls (the lever search asks batch after batch).
+    ``launcher``: the Hydra launcher overrides of the ``hydra`` backend
+    (``hydra/launcher=submitit_slurm``, ``hydra.launcher.partition=...``).
     """
 
-    def __init__(self, kind: str = "local", jobs: int = 1, address: str | None = None):
+    def __init__(
+        self,
+        kind: str = "local",
+        jobs: int = 1,
+        address: str | None = None,
+        launcher: Sequence[str] = (),
+    ):
         if kind not in BACKENDS:
             raise ValueError(f"backend {kind!r} is not allowed; allowed: {' | '.join(BACKENDS)}")
         if jobs < 1:
             raise ValueError(f"jobs = {jobs} is not allowed; allowed: 1 or more")
+        bad = [o for o in launcher if not o.startswith(LAUNCHER_PREFIXES)]
+        if bad or (launcher and kind != "hydra"):
+            raise ValueError(
+                f"launcher overrides {list(launcher)!r} are not allowed here; allowed: "
+                "hydra/launcher=NAME and hydra.launcher.KEY=VALUE, with the hydra backend"
+            )
         self.kind, self.jobs, self.address = kind, int(jobs), address
+        self.launcher = tuple(launcher)
         self._ray_started = False
         self._depth = 0
 
     @classmethod
-    def from_args(cls, jobs: int = 1, ray: str | None = None) -> Backend:
-        """``--jobs N`` (local) or ``--ray ADDRESS`` (``local`` starts a private Ray)."""
+    def from_args(
+        cls, jobs: int = 1, ray: str | None = None, launcher: Sequence[str] = ()
+    ) -> Backend:
+        """``--jobs N`` (local), ``--ray ADDRESS`` (``local``: a private Ray) or launcher
+        overrides (``hydra/launcher=...``: the Hydra backend)."""
+        if ray and launcher:
+            from sim.errors import ConfigError
+
+            raise ConfigError(
+                f"command line: --ray = {ray!r} and {' '.join(launcher)} are both given; "
+                "allowed: one of them (Ray directly, or a Hydra launcher)"
+            )
         if ray:
             return cls("ray", jobs, None if ray == "local" else ray)
+        if launcher:
+            return cls("hydra", jobs, launcher=launcher)
         return cls("local", jobs)
 
     def describe(self) -> str:
-        """``2 jobs`` or ``Ray at 127.0.0.1:6379``."""
+        """``2 jobs``, ``Ray at 127.0.0.1:6379`` or ``Hydra launcher hydra/launcher=...``."""
         if self.kind == "ray":
             return f"Ray at {self.address or 'a private local instance'}"
+        if self.kind == "hydra":
+            return "Hydra launcher " + " ".join(self.launcher_overrides())
         return f"{self.jobs} job{'s' if self.jobs != 1 else ''}"
+
+    def launcher_overrides(self) -> list[str]:
+        """The launcher's overrides; without ``hydra/launcher=`` the project's ``local``
+        launcher (joblib) on ``jobs`` processes."""
+        out = list(self.launcher)
+        if not any(o.startswith("hydra/launcher=") for o in out):
+            out.insert(0, "hydra/launcher=local")
+            if not any(o.startswith("hydra.launcher.n_jobs=") for o in out):
+                out.insert(1, f"hydra.launcher.n_jobs={self.jobs}")
+        return out
 
     def __enter__(self) -> Backend:
         self._depth += 1
@@ -444,12 +529,25 @@ class Backend:
             ray.shutdown()
             self._ray_started = False
 
-    def run(self, tasks: list[tuple[str, dict | str]], simulate: Simulate | None) -> Iterator[dict]:
-        """Records of the tasks ``(key, config)``, in the order they complete."""
+    def run(
+        self,
+        tasks: list[tuple[str, dict | str]],
+        simulate: Simulate | None,
+        folder: Path | None = None,
+        run_folders: bool = False,
+    ) -> Iterator[dict]:
+        """Records of the tasks ``(key, config)``, in the order they complete.
+
+        ``folder`` and ``run_folders`` matter to the Hydra backend only: its jobs
+        read their configs from, and write their records (and run folders) into,
+        ``folder`` (a temporary folder without one).
+        """
         if not tasks:
             return
         if self.kind == "ray":
             yield from self._run_ray(tasks, simulate)
+        elif self.kind == "hydra":
+            yield from run_on_hydra(tasks, simulate, self.launcher_overrides(), folder, run_folders)
         elif self.jobs == 1:
             for key, cfg in tasks:
                 yield execute(key, cfg, simulate)
@@ -478,18 +576,188 @@ class Backend:
                     try:
                         yield ray.get(ref)
                     except Exception as err:  # the task died (worker lost, out of memory)
-                        yield {
-                            "key": key,
-                            "status": "failed",
-                            "error": f"{type(err).__name__}: {err}".splitlines()[0],
-                            "traceback": str(err),
-                            "seconds": math.nan,
-                            "node": "",
-                        }
+                        yield _lost(key, f"{type(err).__name__}: {err}", str(err))
         finally:
             for ref in pending:
                 with contextlib.suppress(Exception):
                     ray.cancel(ref)
+
+
+def _lost(key: str, error: str, detail: str = "") -> dict:
+    """The record of a run whose worker never reported back."""
+    return {
+        "key": key,
+        "status": "failed",
+        "error": error.splitlines()[0] if error else "lost",
+        "traceback": detail,
+        "seconds": math.nan,
+        "node": "",
+    }
+
+
+# --------------------------------------------------------------------------- the Hydra backend
+def simulate_reference(simulate: Simulate | None) -> str | None:
+    """``module:name`` of a simulate function a Hydra job can import (``None``: the default).
+
+    Hydra's launchers start jobs in other processes or on other machines, which
+    import the function by its name; a lambda, a nested function or one defined
+    in ``__main__`` cannot be found there and is refused.
+    """
+    if simulate is None:
+        return None
+    module, name = getattr(simulate, "__module__", None), getattr(simulate, "__qualname__", "")
+    if not module or module == "__main__" or "<" in name:
+        raise ValueError(
+            f"simulate function {simulate!r} is not allowed with the hydra backend; allowed: "
+            "a module-level function importable by its name (module:function)"
+        )
+    return f"{module}:{name}"
+
+
+def _resolve(reference: str) -> Simulate:
+    import importlib
+
+    module, name = reference.split(":", 1)
+    obj: Any = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def run_task(spec: Mapping[str, Any]) -> dict:
+    """One queued task of the Hydra backend, in the job's process: its record.
+
+    ``spec``: ``key``, ``config`` (a plain dict, or the error that kept it from
+    being built), ``simulate`` (``module:name`` or ``None``) and ``run_dir``
+    (a run folder to write, or ``None``).
+    """
+    from sim.run import write_run
+    from sim.runfolder import is_complete
+
+    run_dir = spec.get("run_dir")
+    simulate = _resolve(spec["simulate"]) if spec.get("simulate") else None
+    if simulate is None and run_dir:
+        simulate = simulate_run
+    rec = execute(spec["key"], spec["config"], simulate)
+    result = rec.pop("result", None)
+    if run_dir and result is not None and not is_complete(Path(run_dir)):
+        try:
+            write_run(result, Path(run_dir), plots=False)
+        except Exception as err:
+            rec.update(status="failed", error=f"{type(err).__name__}: {err}")
+            rec.update(traceback=traceback.format_exc())
+    rec["node"] = f"hydra:{socket.gethostname()}"
+    return rec
+
+
+def _hydra_job(cfg) -> None:
+    """A Hydra job of the Hydra backend: run task ``cfg.task`` of the queue ``cfg.queue``."""
+    queue, i = Path(cfg.queue), int(cfg.task)
+    spec = json.loads((queue / f"{i}.json").read_text(encoding="utf-8"))
+    rec = run_task(spec)
+    atomic_write(queue / f"{i}.out.json", json.dumps(rec, allow_nan=True, default=str) + "\n")
+
+
+def _quoted(path: Path) -> str:
+    text = str(Path(path).resolve())
+    if "'" in text or "\\" in text:
+        raise ValueError(f"{text}: a folder with ' or \\ in its path cannot be given to Hydra")
+    return f"'{text}'"
+
+
+def hydra_command(queue: Path, n: int, launcher: Sequence[str]) -> list[str]:
+    """The Hydra multirun that runs tasks ``0..n-1`` of ``queue`` on a launcher."""
+    return [
+        sys.executable,
+        "-m",
+        "sim.analysis.evaluator",
+        "hydra-jobs",
+        "--multirun",
+        f"+queue={_quoted(queue)}",
+        f"+task=range(0,{n})",
+        f"hydra.sweep.dir={_quoted(queue / 'hydra')}",
+        "hydra.output_subdir=null",
+        "hydra/job_logging=disabled",
+        "hydra/hydra_logging=disabled",
+        *launcher,
+    ]
+
+
+def run_on_hydra(
+    tasks: list[tuple[str, dict | str]],
+    simulate: Simulate | None,
+    launcher: Sequence[str],
+    folder: Path | None = None,
+    run_folders: bool = False,
+) -> Iterator[dict]:
+    """Run tasks as the jobs of one Hydra multirun on ``launcher``; their records as they come.
+
+    Each task's config is queued as JSON in ``<folder>/hydra/<time>/`` (a
+    temporary folder without ``folder``); the multirun's jobs read it and write
+    their records there, which this process reads as they appear (so jobs on
+    other machines need ``folder`` on a shared filesystem, as Hydra's SLURM
+    launcher does anyway). A task whose job never reports (the launcher failed,
+    a job was killed) is a failed run naming the launcher's log. The queue is
+    removed once every task has reported, kept with the log otherwise. The
+    launcher runs in its own process group, stopped if this process stops early.
+    """
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+
+    reference = simulate_reference(simulate)
+    if folder is None:
+        queue = Path(tempfile.mkdtemp(prefix="banklab-hydra-"))
+    else:
+        queue = new_folder(Path(folder) / "hydra" / time.strftime("%Y%m%d-%H%M%S"))
+    for i, (key, cfg) in enumerate(tasks):
+        run_dir = str((Path(folder) / RUNS / key).resolve()) if folder and run_folders else None
+        spec = {"key": key, "config": cfg, "simulate": reference, "run_dir": run_dir}
+        atomic_write(queue / f"{i}.json", json.dumps(spec, allow_nan=True))
+    log = queue / "launcher.log"
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            hydra_command(queue, len(tasks), launcher),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stopped by its id
+        )
+    reported: set[int] = set()
+    try:
+        while len(reported) < len(tasks):
+            ended = proc.poll() is not None
+            for name in os.listdir(queue):
+                if name.endswith(".out.json") and int(name.split(".")[0]) not in reported:
+                    rec = read_record(queue / name)
+                    if rec is not None:
+                        reported.add(int(name.split(".")[0]))
+                        yield rec
+            if ended:
+                break
+            time.sleep(0.3)
+        if len(reported) < len(tasks):
+            tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
+            why = f"the Hydra launcher (exit code {proc.returncode}) did not report this run"
+            for i, (key, _) in enumerate(tasks):
+                if i not in reported:
+                    yield _lost(key, f"{why}; see {log}: {tail}", log.read_text(errors="replace"))
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if len(reported) == len(tasks):
+            shutil.rmtree(queue, ignore_errors=True)
+            if folder is not None:
+                with contextlib.suppress(OSError):
+                    queue.parent.rmdir()  # the hydra/ folder, once empty
 
 
 # --------------------------------------------------------------------------- resume bookkeeping
@@ -649,10 +917,33 @@ def evaluate(
     check_keys(configs)
     backend = backend or Backend("local", jobs)
     folder = None if folder is None else Path(folder)
-    if folder is not None:
-        (folder / RUNS).mkdir(parents=True, exist_ok=True)
     if simulate is None and run_folders:
         simulate = simulate_run
+    if backend.kind == "hydra":
+        simulate_reference(simulate)  # refused before anything runs
+    if folder is None:
+        return _evaluate(
+            configs, None, backend, simulate, progress, desc, retry_failed, run_folders, table
+        )
+    (folder / RUNS).mkdir(parents=True, exist_ok=True)
+    with FolderLock(folder, name="evaluator.lock", what="evaluation folder"):
+        return _evaluate(
+            configs, folder, backend, simulate, progress, desc, retry_failed, run_folders, table
+        )
+
+
+def _evaluate(
+    configs: list[RunConfig],
+    folder: Path | None,
+    backend: Backend,
+    simulate: Simulate | None,
+    progress: bool,
+    desc: str,
+    retry_failed: bool,
+    run_folders: bool,
+    table: str | None,
+) -> Evaluation:
+    """:func:`evaluate` once its arguments are checked (and the folder locked)."""
     todo = pending(configs, folder, retry_failed, run_folders)
     records: dict[str, dict | None] = {}
     if folder is not None:
@@ -666,7 +957,8 @@ def evaluate(
         failures = 0
         try:
             with backend:
-                for rec in backend.run([(c.key, built[c.key]) for c in todo], simulate):
+                tasks = [(c.key, built[c.key]) for c in todo]
+                for rec in backend.run(tasks, simulate, folder, run_folders):
                     stored = _store(folder, by_key[rec["key"]], rec, run_folders)
                     records[stored["key"]] = stored
                     ran.append(stored["key"])
@@ -755,8 +1047,30 @@ def loopback_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return out
 
 
+def _hydra_jobs(args: list[str]) -> None:
+    """The Hydra multirun of the Hydra backend (:func:`hydra_command` builds its arguments).
+
+    The project's config folder is on Hydra's search path, so its launchers
+    (``hydra/launcher=local``, ``ray_local``, ``ray_cluster``) are there too.
+    """
+    import hydra
+
+    from sim.analysis import evaluator  # the module by its name, not __main__: jobs import it
+    from sim.paths import CONFIG_DIR
+
+    sys.argv = [sys.argv[0], *args]
+    hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=None)(
+        evaluator._hydra_job
+    )()
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``ray-node ARGS`` starts a second Ray node on loopback (see the docstring)."""
+    """Command line: ``ray-node ARGS`` starts a second Ray node on loopback (see the docstring);
+    ``hydra-jobs ARGS`` is the Hydra backend's multirun (started by :func:`run_on_hydra`)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["hydra-jobs"]:
+        _hydra_jobs(argv[1:])
+        return
     ap = argparse.ArgumentParser(
         prog="python -m sim.analysis.evaluator", description=__doc__.split("\n\n")[0]
     )

@@ -56,7 +56,9 @@ import pandas as pd
 from sim.analysis.evaluator import (
     Backend,
     RunConfig,
+    add_backend_arguments,
     atomic_write,
+    backend_from_args,
     evaluate,
     folder_table,
     get_key,
@@ -621,19 +623,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--strategy", help="the strategy the other levers come from")
     ap.add_argument("--scenario", help="the scenario (scenarios/)")
     ap.add_argument("--sampler", choices=SAMPLERS, help="tpe (default) | nsga2")
-    ap.add_argument("--jobs", type=int, default=2, help="parallel runs (local processes)")
-    ap.add_argument(
-        "--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (local: a private one)"
-    )
     ap.add_argument("--batch", type=int, help="trials asked at once (default: --jobs)")
     ap.add_argument("--name", help="name of the strategy file written (default opt_<design>)")
     ap.add_argument("--out", help="output folder (new; default results/optimize/<time>-...)")
     ap.add_argument("--resume", metavar="FOLDER", help="continue an interrupted search")
-    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
-    ap.add_argument("overrides", nargs="*", help="Hydra overrides applied to every run")
+    add_backend_arguments(ap)
     a = ap.parse_args(argv)
     folder: Path | None = None
     try:
+        backend = backend_from_args(a)
         if a.resume:
             folder = Path(a.resume)
             given = [
@@ -677,7 +675,6 @@ def main(argv: list[str] | None = None) -> None:
                 "file name of letters, digits and underscores"
             )
         t0 = time.perf_counter()
-        backend = Backend.from_args(a.jobs, a.ray)
         study = optimise(folder, design, a.jobs, a.batch, not a.no_progress, backend=backend)
         out = write_outputs(folder, design, study, name)
     except ConfigError as err:

@@ -21,13 +21,12 @@ dropped for that are reported. A strategy without any value in a scenario
         --scenarios none,pandemic,platform_squeeze --seeds 0-2 --population 1500 --weeks 52
 
 Grid mode runs on the evaluator (:mod:`sim.analysis.evaluator`): local cores
-(``--jobs``) or a Ray cluster (``--ray ADDRESS``), each run recorded in
-``experiment/runs/<strategy>__<scenario>__s<seed>.json`` with its run folder
-beside it, then the experiment's aggregation (:func:`sim.analysis.compare.aggregate`)
-writes its tables and report into ``experiment/`` as ``python -m sim.experiment``
-would. A Hydra launcher override (``hydra/launcher=submitit_slurm ...``) is
-the exception: SLURM and Hydra's other launchers are not evaluator backends,
-so that grid still runs as ``python -m sim.experiment`` in a subprocess.
+(``--jobs``), a Ray cluster (``--ray ADDRESS``) or any Hydra launcher (the
+overrides ``hydra/launcher=submitit_slurm hydra.launcher.partition=...``), each
+run recorded in ``experiment/runs/<strategy>__<scenario>__s<seed>.json`` with
+its run folder beside it, then the experiment's aggregation
+(:func:`sim.analysis.compare.aggregate`) writes its tables and report into
+``experiment/`` as ``python -m sim.experiment`` would.
 
 Output folder (``results/robustness/<time>-<outcome>/``, never reused):
 ``means.csv`` (strategy x scenario means), ``regret.csv`` (regret per
@@ -41,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
 from pathlib import Path
 
@@ -51,7 +49,9 @@ import pandas as pd
 from sim.analysis.evaluator import (
     Backend,
     RunConfig,
+    add_backend_arguments,
     atomic_write,
+    backend_from_args,
     evaluate,
     markdown_table,
     new_output_folder,
@@ -448,54 +448,11 @@ def evaluate_grid(
 
         first = ev.failed["error"].iloc[0] if len(ev.failed) else "no run"
         raise ConfigError(f"{exp}: no complete run to analyse; the first error: {first}")
-    if len(ok):
-        try:
-            aggregate(exp)
-        except Exception as err:  # the regret does not need the report
-            notes.append(f"the experiment report was not written: {type(err).__name__}: {err}")
+    try:
+        aggregate(exp)
+    except Exception as err:  # the regret does not need the report
+        notes.append(f"the experiment report was not written: {type(err).__name__}: {err}")
     return ok, notes, exp
-
-
-def run_grid(
-    folder: Path,
-    strategies: list[str],
-    scenarios: list[str],
-    seeds: list[int],
-    population: int,
-    weeks: int,
-    jobs: int,
-    overrides: list[str],
-) -> Path:
-    """Run the grid as a Hydra experiment into ``folder/experiment`` (a launcher was named).
-
-    Only for a Hydra launcher override (``hydra/launcher=submitit_slurm``...): SLURM
-    and Hydra's other launchers are not evaluator backends.
-    """
-    exp = folder / "experiment"
-    args = [
-        sys.executable,
-        "-m",
-        "sim.experiment",
-        f"strategy={','.join(strategies)}",
-        f"scenario={','.join(scenarios)}",
-        f"seed={','.join(map(str, seeds))}",
-        f"population.size={population}",
-        f"weeks={weeks}",
-        f"hydra.sweep.dir={exp}",
-        "experiment.name=robustness",
-    ]
-    if not any(o.startswith(("hydra/launcher=", "hydra.launcher.")) for o in overrides):
-        args.append(f"hydra.launcher.n_jobs={jobs}")
-    args += overrides
-    print("running: " + " ".join(args[1:]), flush=True)
-    r = subprocess.run(args, check=False)
-    if r.returncode != 0 and not (exp / "runs").is_dir():
-        raise SystemExit(f"error: the experiment failed (exit code {r.returncode})")
-    return exp
-
-
-def _hydra_launcher(overrides: list[str]) -> bool:
-    return any(o.startswith(("hydra/launcher=", "hydra.")) for o in overrides)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -523,15 +480,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", default="0-2", help="grid mode: seeds, e.g. 0-2")
     ap.add_argument("--population", type=int, default=2000, help="grid mode: customers")
     ap.add_argument("--weeks", type=int, default=52, help="grid mode: weeks")
-    ap.add_argument("--jobs", type=int, default=2, help="grid mode: parallel runs")
-    ap.add_argument(
-        "--ray",
-        metavar="ADDRESS",
-        help="grid mode: run on the Ray cluster at ADDRESS (local: a private one)",
-    )
-    ap.add_argument("--no-progress", action="store_true", help="grid mode: no progress bar")
     ap.add_argument("--out", help="output folder (new; default results/robustness/<time>-...)")
-    ap.add_argument("overrides", nargs="*", help="grid mode: Hydra overrides for every run")
+    add_backend_arguments(ap)  # grid mode only
     a = ap.parse_args(argv)
     strategies = a.strategies.split(",") if a.strategies else None
     scenarios = a.scenarios.split(",") if a.scenarios else None
@@ -562,30 +512,17 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         a.outcome = outcome
+        backend = backend_from_args(a)
         folder = new_output_folder("robustness", a.outcome, a.out)
-        if not a.experiment and _hydra_launcher(a.overrides):  # run as a Hydra experiment
-            exp = run_grid(
+        if not a.experiment:
+            table, notes, _ = evaluate_grid(
                 folder,
                 strategies,
                 scenarios,
                 parse_seeds(a.seeds),
                 a.population,
                 a.weeks,
-                a.jobs,
-                a.overrides,
-            )
-            table, notes = read_experiment(exp)
-            if table.empty:
-                raise ConfigError(f"{exp}: no complete run to analyse")
-        elif not a.experiment:
-            table, notes, exp = evaluate_grid(
-                folder,
-                strategies,
-                scenarios,
-                parse_seeds(a.seeds),
-                a.population,
-                a.weeks,
-                Backend.from_args(a.jobs, a.ray),
+                backend,
                 a.overrides,
                 not a.no_progress,
             )

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -55,23 +54,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.evaluator import (  # noqa: F401 - shared helpers, re-exported for the tools
+from sim.analysis.evaluator import (
     Backend,
     RunConfig,
+    add_backend_arguments,
     atomic_write,
+    backend_from_args,
     compose_plain,
     evaluate,
-    get_key,
     markdown_table,
     new_output_folder,
     parse_seeds,
-    progress_bar,
+    pending,
     read_record,
-    set_key,
     simulate_outcomes,
-)
-from sim.analysis.evaluator import (
-    pending as pending_runs,
 )
 from sim.paths import CONFIG_DIR
 
@@ -331,35 +327,6 @@ def _assignment(design: Design, row: np.ndarray) -> dict[str, float]:
     return out
 
 
-def run_one(
-    base: dict, assignment: dict, seed: int, path: str, simulate_fn: Simulate | None = None
-) -> dict:
-    """Run one (sample, seed) from ``base`` and keep its result in ``path`` (never raises).
-
-    A single run outside an evaluation (the evaluator's :func:`execute` on one
-    config); the tools themselves submit their designs to
-    :func:`sim.analysis.evaluator.evaluate`.
-    """
-    cfg: dict | str = json.loads(json.dumps(base))
-    try:
-        cfg["seed"] = int(seed)  # type: ignore[index]
-        for key, value in assignment.items():
-            set_key(cfg, key, value)  # type: ignore[arg-type]
-    except KeyError as err:
-        cfg = f"KeyError: {err.args[0]} is not a key of the run config"
-    from sim.analysis.evaluator import execute as execute_one
-
-    rec = execute_one(Path(path).stem, cfg, simulate_fn)
-    rec.pop("result", None)
-    rec.update(seed=int(seed), params=assignment)
-    atomic_write(Path(path), json.dumps(rec, allow_nan=True) + "\n")
-    return rec
-
-
-def _read_run(path: Path) -> dict | None:
-    return read_record(path)  # None: absent, or cut short: run it again
-
-
 def run_configs(design: Design, X: np.ndarray) -> list[RunConfig]:
     """The design's runs for the evaluator: one per (sample, seed), keyed like ``run_file``."""
     overrides = base_overrides(
@@ -377,17 +344,6 @@ def run_configs(design: Design, X: np.ndarray) -> list[RunConfig]:
     ]
 
 
-def pending(folder: Path, n_samples: int, seeds: Sequence[int]) -> list[tuple[int, int]]:
-    """(sample, seed) pairs without a successful result file."""
-    todo = []
-    for i in range(n_samples):
-        for s in seeds:
-            rec = _read_run(run_file(folder, i, s))
-            if rec is None or rec.get("status") != "ok":
-                todo.append((i, s))
-    return todo
-
-
 def collect(folder: Path, design: Design, X: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-sample outcome means over seeds, and the problems (failed runs, NaN outcomes)."""
     names = [p.key for p in design.parameters]
@@ -396,7 +352,7 @@ def collect(folder: Path, design: Design, X: np.ndarray) -> tuple[pd.DataFrame, 
         row: dict[str, Any] = {"sample": i, **dict(zip(names, map(float, X[i]), strict=True))}
         vals: dict[str, list[float]] = {o: [] for o in design.outcomes}
         for s in design.seeds:
-            rec = _read_run(run_file(folder, i, s))
+            rec = read_record(run_file(folder, i, s))
             if rec is None or rec.get("status") != "ok":
                 status = "missing" if rec is None else "failed"
                 msg = "not run yet (interrupted?)" if rec is None else rec.get("error", "")
@@ -510,35 +466,55 @@ def main_index(method: str) -> str:
 WITH_INTERVALS = {"sobol": ("S1", "ST"), "morris": ("mu_star",), "latin": ("S1",)}
 
 
+#: Fewer base samples (Sobol'), trajectories (Morris) or points than this make the
+#: bootstrap intervals unreliable: every outcome gets the too-small warning.
+MIN_BOOTSTRAP = 10
+
+
+def distinguishable_column(method: str, index: str) -> str:
+    """The column saying whether ``index`` is distinguishable from zero.
+
+    ``distinguishable`` for the index that ranks the parameters, else
+    ``<index>_distinguishable`` (Sobol's S1).
+    """
+    return "distinguishable" if index == main_index(method) else f"{index}_distinguishable"
+
+
 def assess(design: Design, indices: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """Which indices are distinguishable from zero, and whether the sample is too small.
 
     An index is *distinguishable from zero* when its confidence interval
-    (estimate +- ``<index>_conf``, the bootstrap half-width at ``conf_level``)
-    excludes 0: ``|estimate| > half-width``. The column ``distinguishable``
-    lists them per row (``S1 ST``, ``ST``, ``none``).
+    (estimate +- ``<index>_conf``, the bootstrap half-width at ``conf_level``,
+    95% by default) excludes 0: ``|estimate| > half-width``. The column
+    ``distinguishable`` (true or false) says it for the index that ranks the
+    parameters (ST for Sobol', mu* for Morris, S1 for RBD-FAST); Sobol' also
+    gets ``S1_distinguishable``. A dummy's indices are never distinguishable.
 
     The sample is *too small* for an outcome when, for some index asked, even the
     largest estimate among the real (non-dummy) parameters has an interval wider
-    than itself: then no parameter's effect of that kind can be told from zero.
+    than itself: then the ranking by that index cannot be trusted (a smaller
+    index with a narrower interval may still be distinguishable; its column says so).
+    It is also too small for every outcome below :data:`MIN_BOOTSTRAP` samples
+    (Morris: trajectories), where the bootstrap itself is unreliable (two
+    trajectories that agree give an interval of 0).
     Intervals shrink like ``1/sqrt(N)``, so the sample that would bring that
     interval inside its estimate is about ``N * (half-width / estimate)^2``
     (rounded up to a power of 2 for Sobol'), which the warning suggests. The
     column ``sample_too_small`` carries the verdict on every row of the outcome.
-    Returns the indices with both columns and the warnings by outcome.
+    Returns the indices with these columns and the warnings by outcome.
     """
     names = WITH_INTERVALS[design.method]
+    flags = {n: distinguishable_column(design.method, n) for n in names}
     out = indices.copy()
     if out.empty:
-        out["distinguishable"] = pd.Series(dtype=str)
+        for col in flags.values():
+            out[col] = pd.Series(dtype=bool)
         out["sample_too_small"] = pd.Series(dtype=bool)
         return out, {}
     est = {n: out[n].to_numpy(dtype=float) for n in names}
     conf = {n: out[f"{n}_conf"].to_numpy(dtype=float) for n in names}
-    clear = {n: np.abs(est[n]) > conf[n] for n in names}
-    out["distinguishable"] = [
-        " ".join(n for n in names if clear[n][i]) or "none" for i in range(len(out))
-    ]
+    for n, col in flags.items():
+        out[col] = np.abs(est[n]) > conf[n]  # NaN compares false: not distinguishable
     out["sample_too_small"] = False
     warnings: dict[str, str] = {}
     unit = "trajectories" if design.method == "morris" else "samples"
@@ -553,13 +529,16 @@ def assess(design: Design, indices: pd.DataFrame) -> tuple[pd.DataFrame, dict[st
             if not np.isfinite(e[top]) or c[top] >= e[top]:
                 n_wide = int((c >= e).sum())
                 wide.append(
-                    f"{n}: even the largest ({e[top]:.3g}, {out.loc[rows, 'parameter'].iloc[top]}) "
-                    f"has an interval of +-{c[top]:.3g}; {n_wide} of {int(rows.sum())} "
-                    "parameters' intervals include 0"
+                    f"{n}: {n_wide} of {int(rows.sum())} intervals include 0, the largest "
+                    f"estimate's too ({e[top]:.3g} +- {c[top]:.3g}, "
+                    f"{out.loc[rows, 'parameter'].iloc[top]})"
                 )
                 ratio = c[top] / e[top] if e[top] > 0 else math.inf
                 need = max(need, design.samples * ratio**2 * 1.2)
-        if wide:
+        few = design.samples < MIN_BOOTSTRAP
+        if few:
+            need = max(need, MIN_BOOTSTRAP)
+        if wide or few:
             if math.isfinite(need):
                 need = math.ceil(need)
                 if design.method == "sobol":
@@ -567,11 +546,21 @@ def assess(design: Design, indices: pd.DataFrame) -> tuple[pd.DataFrame, dict[st
                 more = f"about {need} {unit} (now {design.samples}) or more seeds"
             else:
                 more = f"many more {unit} (now {design.samples}) or more seeds"
-            warnings[o] = (
-                f"the sample is too small for {o}: the confidence intervals are wider than "
-                f"the estimates ({'; '.join(wide)}); the indices cannot be told from zero: "
-                f"use {more}"
-            )
+            said = []
+            if wide:
+                which = " and ".join(w.split(":")[0] for w in wide)
+                said.append(
+                    f"the sample is too small for the {which} indices of {o}: their confidence "
+                    f"intervals are wider than the estimates ({'; '.join(wide)}), so the "
+                    f"ranking by {which} cannot be trusted"
+                )
+            if few:
+                said.append(
+                    f"{'the' if wide else f'the sample is too small for {o}: the'} intervals "
+                    f"come from a bootstrap over only {design.samples} {unit}, unreliable below "
+                    f"{MIN_BOOTSTRAP} (often too narrow: an interval of 0 when they agree)"
+                )
+            warnings[o] = "; ".join(said) + f": use {more}"
             out.loc[out["outcome"] == o, "sample_too_small"] = True
     return out, warnings
 
@@ -674,6 +663,14 @@ def write_outputs(folder: Path, design: Design, X: np.ndarray) -> dict:
         f"`{design.strategy}`, scenario `{design.scenario}`, population "
         f"{design.population}, {design.weeks} weeks. Parameters ranked by {key}.\n",
     ]
+    clear = ", ".join(
+        f"`{distinguishable_column(design.method, n)}` ({n})" for n in WITH_INTERVALS[design.method]
+    )
+    md.append(
+        f"\n{clear}: true when the index's {design.conf_level:.0%} interval (estimate +- "
+        "`_conf`, bootstrap) excludes zero. `sample_too_small`: for this outcome even the "
+        "largest index has an interval wider than itself.\n"
+    )
     for o in design.outcomes:
         md.append(f"\n## {o}\n")
         if o in refused:
@@ -692,6 +689,8 @@ def write_outputs(folder: Path, design: Design, X: np.ndarray) -> dict:
         )
     png = plot(design, indices, folder / "sensitivity.png")
     atomic_write(folder / "indices.md", "".join(md))
+    for text in warnings.values():
+        print(f"warning: {text} ({folder / 'indices.md'})", file=sys.stderr)
     return {
         "results": results,
         "problems": problems,
@@ -700,6 +699,14 @@ def write_outputs(folder: Path, design: Design, X: np.ndarray) -> dict:
         "warnings": warnings,
         "plot": png,
     }
+
+
+def _verdict(method: str, row: pd.Series) -> str:
+    """``ST, S1 distinguishable from 0`` / ``not distinguishable from 0`` for a printed row."""
+    clear = [
+        n for n in WITH_INTERVALS[method][::-1] if bool(row.get(distinguishable_column(method, n)))
+    ]
+    return f"{', '.join(clear)} distinguishable from 0" if clear else "not distinguishable from 0"
 
 
 def print_summary(folder: Path, design: Design, summary: dict) -> None:
@@ -721,7 +728,7 @@ def print_summary(folder: Path, design: Design, summary: dict) -> None:
         d = indices[indices["outcome"] == o].sort_values(key, ascending=False)
         for _, r in d.iterrows():
             vals = "  ".join(f"{c}={r[c]:8.4f}" for c in cols)
-            tail = "   (dummy)" if r["dummy"] else f"   nonzero: {r.get('distinguishable', '')}"
+            tail = "   (dummy)" if r["dummy"] else f"   {_verdict(design.method, r)}"
             print(f"  {r['parameter']:44s} {vals}{tail}")
     if len(problems):
         print(f"\nproblems ({len(problems)}, listed in {folder / 'failed.csv'}):")
@@ -781,7 +788,7 @@ def execute(
         design = make_design({**design.to_dict(), "outcomes": list(outcomes)})
     backend = backend or Backend("local", jobs)
     configs = run_configs(design, X)
-    todo = pending_runs(configs, folder)
+    todo = pending(configs, folder)
     total = len(configs)
     print(
         f"{design.method}: {X.shape[0]} samples x {len(design.seeds)} seeds = {total} runs; "
@@ -811,18 +818,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--strategy", help="the focal bank's strategy (configs/strategy)")
     ap.add_argument("--scenario", help="the scenario (scenarios/)")
     ap.add_argument("--outcomes", help="outcomes to analyse, comma-separated")
-    ap.add_argument("--jobs", type=int, default=2, help="parallel runs (local processes)")
-    ap.add_argument(
-        "--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (local: a private one)"
-    )
     ap.add_argument("--out", help="output folder (new; default results/sensitivity/<time>-...)")
     ap.add_argument("--resume", metavar="FOLDER", help="finish an interrupted analysis")
-    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
-    ap.add_argument("overrides", nargs="*", help="Hydra overrides applied to every run")
+    add_backend_arguments(ap)
     a = ap.parse_args(argv)
     folder: Path | None = None
     outcomes = a.outcomes.split(",") if a.outcomes else None
     try:
+        backend = backend_from_args(a)
         if a.resume:
             given = [
                 k
@@ -862,7 +865,6 @@ def main(argv: list[str] | None = None) -> None:
                 design.strategy, design.scenario, design.population, design.weeks, design.overrides
             )  # fail on a bad override before sampling
             folder = prepare(design, a.out)
-        backend = Backend.from_args(a.jobs, a.ray)
         summary = execute(folder, a.jobs, not a.no_progress, outcomes=outcomes, backend=backend)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -882,8 +884,6 @@ def main(argv: list[str] | None = None) -> None:
             f"\nwarning: no indices for {', '.join(summary['refused'])} (see above)",
             file=sys.stderr,
         )
-    for text in summary.get("warnings", {}).values():
-        print(f"warning: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":
