@@ -340,7 +340,13 @@ def test_optimisation_writes_the_front_and_a_strategy_that_composes_and_runs(tmp
     with initialize_config_dir(config_dir=str(configs), version_base="1.3"):
         cfg = compose(
             config_name="config",
-            overrides=["strategy=opt_knee_test", "population.size=800", "weeks=26", "seed=0"],
+            overrides=[
+                "strategy=opt_knee_test",
+                "population.size=800",
+                "weeks=26",
+                "seed=0",
+                "spinup.weeks=0",
+            ],
         )
     assert cfg.strategy.push_per_week == levers.push_per_week
     assert cfg.strategy.app_quality == 0.5  # from the baseline
@@ -493,3 +499,31 @@ def test_robustness_reads_run_summaries_when_there_is_no_experiment_csv(tmp_path
     assert regret.loc["A", "worst_regret"] == pytest.approx(0.2)
     assert regret.loc["B", "worst_regret"] == pytest.approx(0.1)
     assert "Minimax-regret strategy: **B**" in (out / "robustness.md").read_text()
+
+
+def test_robustness_runs_its_grid_on_the_evaluator_and_writes_the_experiment(tmp_path):
+    """Grid mode: the runs go through the evaluator (records, run folders, outcome table), the
+    experiment's aggregation writes its report beside them, and regret is computed on them."""
+    out = tmp_path / "results" / "rob"
+    robustness.main(
+        [
+            "--strategies=baseline,rewards",
+            "--scenarios=none,platform_squeeze",
+            "--seeds=0",
+            "--population=800",
+            "--weeks=8",
+            "--jobs=1",
+            "--no-progress",
+            "--out",
+            str(out),
+            "spinup.weeks=0",
+        ]
+    )
+    exp = out / "experiment"
+    table = pd.read_csv(exp / "outcomes.csv")
+    assert len(table) == 4 and (table["status"] == "ok").all()
+    assert (exp / "report.md").exists() and len(pd.read_csv(exp / "experiment.csv")) == 4
+    assert all((exp / "runs" / k / "COMPLETE").exists() for k in table["key"])
+    means = pd.read_csv(out / "means.csv", index_col=0)
+    cell = table[(table["strategy"] == "rewards") & (table["scenario"] == "none")]
+    assert means.loc["rewards", "none"] == pytest.approx(cell["retention_26w"].item())

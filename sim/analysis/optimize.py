@@ -593,7 +593,7 @@ def print_summary(folder: Path, design: OptDesign, out: dict, strategy_name: str
         print(f"\nfailed trials ({len(out['failed'])}, listed in {folder / 'failed.csv'}):")
         for _, r in out["failed"].head(10).iterrows():
             print(f"  trial {r['trial']}: {r['error'] or 'interrupted (re-run)'}")
-    print(f"\nfolder: {folder}\n  trials.csv  pareto.csv  pareto.md  pareto.png")
+    print(f"\nfolder: {folder}\n  trials.csv  pareto.csv  pareto.md  pareto.png  outcomes.parquet")
     if out["strategy_file"] is not None:
         target = CONFIG_DIR / "strategy" / f"{strategy_name}.yaml"
         print(f"\nknee point (trial {out['knee']}): {out['strategy_file']}")

@@ -387,11 +387,19 @@ def grid_configs(
     weeks: int,
     overrides: list[str],
 ) -> list[RunConfig]:
-    """The strategies x scenarios x seeds runs, keyed like an experiment's run folders."""
+    """The strategies x scenarios x seeds runs, keyed like an experiment's run folders.
+
+    Each run's config carries an experiment (``experiment=default`` unless the
+    overrides choose one), whose name and headlines the aggregation reads.
+    """
+    experiment = (
+        [] if any(o.startswith("experiment=") for o in overrides) else ["experiment=default"]
+    )
     out = []
     for st in strategies:
         for sc in scenarios:
             args = (
+                *experiment,
                 f"strategy={st}",
                 f"scenario={sc}",
                 f"population.size={population}",

@@ -737,7 +737,14 @@ def print_summary(folder: Path, design: Design, summary: dict) -> None:
         if len(problems) > 20:
             print(f"  ... {len(problems) - 20} more")
     print(f"\nfolder: {folder}")
-    for name in ("indices.md", "indices.csv", "results.csv", "sensitivity.png"):
+    for name in (
+        "indices.md",
+        "indices.csv",
+        "results.csv",
+        "sensitivity.png",
+        "outcomes.parquet",
+        "outcomes.csv",
+    ):
         if (folder / name).exists():
             print(f"  {name}")
 
