@@ -245,5 +245,5 @@ def test_rank_flips_name_the_pairs_that_swap_and_their_weight():
     _, post2 = un.compare_draws(same, w, "baseline", 0.95, heads)
     _, ranks2 = un.rank_flips(post2, un.by_draw(same, w, "baseline"), heads, "baseline")
     assert ranks2.iloc[0]["differs_share"] == 0
-    text = un._ranking_sentence(r, "")
+    text = un._ranking_sentence(r)
     assert "**The ranking on loyalty (`retention_26w`) flips across the posterior**" in text

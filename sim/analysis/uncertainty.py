@@ -496,7 +496,7 @@ def draws_item(draws: pd.DataFrame) -> str:
     )
 
 
-def _ranking_sentence(r: pd.Series, level_note: str) -> str:
+def _ranking_sentence(r: pd.Series) -> str:
     head = f"{r['headline']} (`{r['outcome']}`)"
     if r["n_draws"] < 2:
         return (
@@ -510,7 +510,7 @@ def _ranking_sentence(r: pd.Series, level_note: str) -> str:
             f"{r['differs_share']:.0%} of the posterior weight the draws order the strategies "
             f"differently from the pooled ranking ({r['pooled_order']}), and the leader changes "
             f"in {r['leader_changes_share']:.0%}. Pairs that swap (share of the posterior "
-            f"weight): {r['flips']}.{level_note}"
+            f"weight): {r['flips']}."
         )
     return f"The ranking on {head} is the same in every posterior draw: {r['pooled_order']}."
 
@@ -588,14 +588,9 @@ def posterior_blocks(
                 )
             )
         rk = post.rankings[post.rankings["scenario"] == sc]
-        out.append(
-            doc.ul(
-                [
-                    _ranking_sentence(r, note if r["differs_share"] > 0 else "")
-                    for _, r in rk.iterrows()
-                ]
-            )
-        )
+        out.append(doc.ul([_ranking_sentence(r) for _, r in rk.iterrows()]))
+        if ((rk["differs_share"] > 0) & (rk["n_draws"] > 1)).any():
+            out.append(doc.p(note.strip()))
         for p in plots:
             if p.scenario == sc and Path(p.relpath).name.startswith("posterior_"):
                 out.append(doc.Block("img", p.title, plot=p))
