@@ -247,3 +247,17 @@ def test_rank_flips_name_the_pairs_that_swap_and_their_weight():
     assert ranks2.iloc[0]["differs_share"] == 0
     text = un._ranking_sentence(r)
     assert "**The ranking on loyalty (`retention_26w`) flips across the posterior**" in text
+
+
+def test_runs_of_an_unrecorded_draw_are_refused(tmp_path):
+    """A run whose draw is not in posterior_draws.csv: the aggregation names it."""
+    draws = pd.DataFrame({"draw": [0, 1], "weight": [3.0, 1.0], "count": [3, 1], "row": [4, 9]})
+    (tmp_path / un.DRAWS_FILE).write_text("# a header\n" + draws.to_csv(index=False))
+    read = un.read_draws(tmp_path)
+    assert list(read["weight"]) == pytest.approx([0.75, 0.25])
+    table = _table({"a": {0: 0.01, 1: 0.02}}).assign(draw=lambda t: t["draw"] * 5)
+    with pytest.raises(ValueError, match=r"draw\(s\) 5 are not in posterior_draws.csv"):
+        un.weights_of(read, table)
+    (tmp_path / un.DRAWS_FILE).write_text("draw,weight\n0,-1\n")
+    with pytest.raises(ValueError, match="non-negative"):
+        un.read_draws(tmp_path)
