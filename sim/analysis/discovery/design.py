@@ -440,8 +440,8 @@ def _compose_checked(d: DiscoveryDesign, where: str) -> dict:
     try:
         composed(d, "strategy")
         return composed(d, "baseline")
-    except ConfigError as err:
-        raise ConfigError(f"{where}: {err}") from None
+    except ConfigError as err:  # the composer says "command line": here the design names it
+        raise ConfigError(f"{where}: {str(err).removeprefix('command line: ')}") from None
     except Exception as err:  # Hydra's errors name the missing option
         raise ConfigError(
             f"{where}: strategy {d.strategy!r}, baseline {d.baseline!r} or scenario "

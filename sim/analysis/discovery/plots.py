@@ -76,13 +76,13 @@ def plot_peeling(
             [final["coverage"]],
             [final["density"]],
             marker="D",
-            s=90,
-            facecolor="none",
+            s=110,
+            facecolor=sc.cmap(sc.norm(final["res_dim"])),
             edgecolor="black",
             linewidths=2,
             zorder=4,
-            label=f"box with unsupported limits dropped: coverage {final['coverage']:.2f}, "
-            f"density {final['density']:.2f}",
+            label=f"the box, unsupported limits dropped ({final['res_dim']} left): coverage "
+            f"{final['coverage']:.2f}, density {final['density']:.2f}",
         )
     ax.axhline(traj["density"].iloc[0], ls=":", color="grey", lw=1)
     ax.annotate(

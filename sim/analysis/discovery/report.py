@@ -159,7 +159,11 @@ def analyse(folder: Path, design: DiscoveryDesign, samples: pd.DataFrame, table:
         f"seeds {design.seeds}; scenario `{design.scenario}`, population {design.population}, "
         f"{design.weeks} weeks. {len(valid)} cases have a gain; {n_fail} fail "
         f"({100 * n_fail / max(len(valid), 1):.1f}%); {gain_line}.\n\n## PRIM\n\n",
-        "\n".join(describe_box(prim_out, design)).replace("\n  ", "\n- ") + "\n",
+        "\n".join(
+            f"- {line.strip()}" if line.startswith("  ") else f"\n{line}\n"
+            for line in describe_box(prim_out, design)
+        ).strip()
+        + "\n",
     ]
     if prim_out["box"] is not None:
         md += ["\n", markdown_table(prim_out["box"], ".4g")]
