@@ -21,6 +21,11 @@ holds neither; only complete runs are results.
   unless given);
 * ``plots/*.png`` (:mod:`sim.analysis.figures`), ``report.md`` and ``report.html``
   (:mod:`sim.analysis.report`, rendered by :mod:`sim.analysis.render`);
+* in a posterior experiment (the folder holds ``posterior_draws.csv``; runs are
+  paired within a (draw, seed)): ``posterior.csv``, ``posterior_by_draw.csv``,
+  ``posterior_pairs.csv`` and ``posterior_rankings.csv``
+  (:mod:`sim.analysis.uncertainty`); ``comparison.csv`` and ``business.csv`` then
+  hold posterior-weighted differences with seed-only intervals;
 * ``REPORT_COMPLETE``, last: the run counts and the SHA-256 of every file above.
 
 Every file is written atomically, and ``REPORT_COMPLETE`` is removed before the

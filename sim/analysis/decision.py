@@ -415,6 +415,13 @@ def _business_blocks(business: pd.DataFrame | None, scenario: str, level: int) -
             f"profit returned per RMB of extra spend; {level}% intervals (Student-t over "
             "seeds; a paired bootstrap for the ratios). Definitions: "
             "`sim/analysis/business.py`."
+            + (
+                " Over posterior draws: the differences are weighted over the draws with "
+                "seed-only intervals; the payback week and the ratios are the weighted means "
+                "of the draws' own values, without an interval (see each cell's note)."
+                if bz["note"].astype(str).str.contains("posterior draws").any()
+                else ""
+            )
         ),
     ]
     table = []
