@@ -168,6 +168,11 @@ def posterior_setup(args: list[str]) -> list[str]:
     from sim.analysis.uncertainty import DRAWS_FILE, read_draws
     from sim.compose import compose_config
 
+    if not _may_be_on(args):  # skip composing the config for the common case
+        from sim import experiment
+
+        _DRAWS = experiment._DRAWS = None
+        return []
     cfg = compose_config(_experiment_args(args))
     block = cfg.get("experiment") or {}
     source = _experiment_source_name(args)
@@ -199,6 +204,35 @@ def posterior_setup(args: list[str]) -> list[str]:
         "__d${experiment.draw}__s${seed}"
     )
     return [f"+{DRAW_GROUP}={','.join(names)}", f"hydra.sweep.subdir={_quote(subdir)}"]
+
+
+def _may_be_on(args: list[str]) -> bool:
+    """Whether the command line or the chosen experiment file (or a parent) sets a posterior."""
+    import yaml
+
+    from sim.paths import CONFIG_DIR
+
+    if any("posterior" in a.split("=", 1)[0] for a in args):
+        return True
+    names = [a.split("=", 1)[1] for a in args if a.split("=", 1)[0].lstrip("+") == "experiment"]
+    seen: set[str] = set()
+    while names:
+        name = names.pop()
+        path = CONFIG_DIR / "experiment" / f"{name}.yaml"
+        if name in seen or not path.is_file():
+            continue
+        seen.add(name)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            return True  # let the composition report it
+        block = data.get("experiment") if isinstance(data, dict) else None
+        if not isinstance(block, dict | None):
+            return True
+        if (block or {}).get("posterior") is not None:
+            return True
+        names += [d for d in data.get("defaults") or [] if isinstance(d, str) and d != "_self_"]
+    return False
 
 
 def _experiment_source_name(args: list[str]) -> str:
