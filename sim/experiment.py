@@ -226,7 +226,9 @@ def _may_be_on(args: list[str]) -> bool:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
             return True  # let the composition report it
-        block = data.get("experiment") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return True  # let the composition report it
+        block = data.get("experiment")
         if not isinstance(block, dict | None):
             return True
         if (block or {}).get("posterior") is not None:
