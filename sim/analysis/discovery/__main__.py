@@ -8,6 +8,8 @@ find the boxes where the strategy fails, and print what was found::
     python -m sim.analysis.discovery --outcome loyalty --threshold 0.03
     python -m sim.analysis.discovery --resume results/discovery/<folder>
     python -m sim.analysis.discovery --resume <folder> --threshold 50   # re-analyse, no runs
+    python -m sim.analysis.discovery --ray 127.0.0.1:6379                # on a Ray cluster
+    python -m sim.analysis.discovery hydra/launcher=submitit_slurm       # on a Hydra launcher
 
 A bad design or flag stops with a message naming the file (or the command
 line), the key, the value and what is allowed, exit status 2, before any
@@ -23,7 +25,7 @@ from pathlib import Path
 from sim.analysis.discovery.design import DEFAULT_DESIGN, make_design, parse_seeds_arg, read_design
 from sim.analysis.discovery.folder import execute, load_folder, prepare
 from sim.analysis.discovery.report import print_summary
-from sim.analysis.evaluator import Backend
+from sim.analysis.evaluator import add_backend_arguments, backend_from_args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,14 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--outcome", help="loyalty | traffic | money or an outcome name")
     ap.add_argument("--threshold", type=float, help="a case fails when its gain is below this")
     ap.add_argument("--min-coverage", type=float, help="the box rule's minimum coverage")
-    ap.add_argument("--jobs", type=int, default=2, help="parallel runs (local processes)")
-    ap.add_argument(
-        "--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (local: a private one)"
-    )
     ap.add_argument("--out", help="output folder (new; default results/discovery/<time>-...)")
     ap.add_argument("--resume", metavar="FOLDER", help="finish or re-analyse an earlier analysis")
-    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
-    ap.add_argument("overrides", nargs="*", help="Hydra overrides applied to every run")
+    add_backend_arguments(ap)  # --jobs, --ray, --no-progress, overrides, hydra/launcher=...
     a = ap.parse_args(argv)
     analysis = {
         "outcome": a.outcome,
@@ -61,8 +58,8 @@ def main(argv: list[str] | None = None) -> None:
         "prim.min_coverage": a.min_coverage,
     }
     folder: Path | None = None
-    backend = Backend.from_args(a.jobs, a.ray)
     try:
+        backend = backend_from_args(a)  # a.overrides keeps the runs' overrides only
         if a.resume:
             run_keys = (
                 "cases",
