@@ -85,6 +85,12 @@ class Http:
             return json.loads(r.read())
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process (MB), from ``/proc``."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -180,6 +186,8 @@ def play(args) -> dict:
         by_room = {code: [c for c in clients if c.code == code] for code in codes}
         mem = [rss_mb(proc.pid)]
         kept = [0.0]  # MB of the states the rooms keep for going back, after each round
+        cpu0 = cpu_s(proc.pid)
+        load = [os.getloadavg()[0]]
         advance: list[float] = []
         compute: list[float] = []
         for k in range(1, args.rounds + 1):
@@ -217,6 +225,7 @@ def play(args) -> dict:
                     v = http.call(f"/api/host/state?code={code}", headers=host)
                     compute.append(float(v["last_round_seconds"] or float("nan")))
             mem.append(rss_mb(proc.pid))
+            load.append(os.getloadavg()[0])
             kept.append(
                 sum(
                     http.call(f"/api/host/state?code={code}", headers=host)["kept_mb"]
@@ -228,6 +237,7 @@ def play(args) -> dict:
                 f"server memory {mem[-1]:.0f} MB",
                 flush=True,
             )
+        cpu_per_round = (cpu_s(proc.pid) - cpu0) / (args.rounds * args.rooms)
         for c in clients:
             c.stop.set()
         missed = sum(1 for c in clients for k in range(1, args.rounds + 1) if k not in c.seen)
@@ -244,6 +254,8 @@ def play(args) -> dict:
             "advance_max": max(advance) if advance else float("nan"),
             "advance_median": statistics.median(advance) if advance else float("nan"),
             "compute_median": statistics.median(compute),
+            "cpu_per_round": cpu_per_round,
+            "load": load,
             "missed": missed,
             "dropped": dropped,
             "polls": sum(c.polls for c in clients),
@@ -271,8 +283,11 @@ def report(f: dict) -> str:
         f"Game room: {f['clients']} team clients in {f['rooms']} rooms of 5, "
         f"{f['size']:,} customers per room, {f['rounds']} rounds"
         + (", all rooms submitting at once" if f["together"] else ", rooms in turn"),
+        f"  machine: {os.cpu_count()} cores, load average (1 min) during the rounds "
+        f"{min(f['load']):.1f} to {max(f['load']):.1f} (other work included)",
         f"  rooms built (spin-up cached or run)     {f['build_s']:8.1f} s",
-        f"  a round's simulation (median)           {f['compute_median']:8.2f} s",
+        f"  a round's simulation (median, wall)     {f['compute_median']:8.2f} s",
+        f"  server CPU per room-round (all included) {f['cpu_per_round']:7.2f} s",
         "",
         f"  {'figure':<48}{'measured':>12}   target",
         f"  {'advance: last submission -> all views (worst)':<48}"

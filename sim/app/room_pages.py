@@ -84,9 +84,9 @@ function board(view, ownBank) {
   <th title="${esc(view.scoring.traffic)}">traffic %</th>
   <th title="${esc(view.scoring.money)}">profit / cust.</th><th>points (round)</th>
   <th>points (total)</th></tr></thead><tbody>${rows}</tbody></table>
-  <p class=note>Loyalty: ${esc(view.scoring.loyalty)}. Traffic: ${esc(view.scoring.traffic)}.
-  Money: ${esc(view.scoring.money)}. Each round the best bank on each gets 5 points, the
-  worst 1.</p>`;
+  <p class=note>${Object.values(view.scoring).map(line =>
+    esc(line.charAt(0).toUpperCase() + line.slice(1)) + ".").join(" ")} Each round the best
+  bank on each gets 5 points, the worst 1.</p>`;
 }
 function status(view) {
   if (view.phase === "finished") return "The game is over";

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import hmac
 import ipaddress
 import json
@@ -398,9 +399,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+#: glibc's ``mallopt`` parameters (``malloc.h``) and the values the room server sets.
+M_ARENA_MAX, M_MMAP_THRESHOLD = -8, -3
+ARENAS, MMAP_THRESHOLD = 2, 128 * 1024
+
+
+def steady_heap() -> bool:
+    """Keep the server's resident memory flat over rounds (glibc only); whether it was set.
+
+    A round's NumPy temporaries (a few hundred kB each at 20,000 customers) are allocated
+    and freed in worker threads. By default glibc gives each thread an arena of its own
+    (up to 8 per core) and raises its mmap threshold after the first large free, so freed
+    blocks stay in fragmented arenas and the resident memory crept up by tens of MB a round
+    beyond the states kept for going back (``benchmarks/room.py``). Two arenas and a fixed
+    128 kB threshold give large blocks back to the system when they are freed; with them the
+    memory beyond the kept states stayed flat over 10 rounds. Elsewhere nothing is changed.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(
+            libc.mallopt(M_ARENA_MAX, ARENAS) and libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        )
+    except (OSError, AttributeError):  # not glibc (musl, ...): its own allocator
+        return False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start a room server and print the facilitator's and the teams' addresses."""
     args = parse_args(argv)
+    steady_heap()
     import uvicorn
 
     key = args.key or secrets.token_urlsafe(18)
@@ -436,4 +465,4 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
-__all__ = ["Server", "lan_address", "main", "make_app", "parse_args"]
+__all__ = ["Server", "lan_address", "main", "make_app", "parse_args", "steady_heap"]

@@ -168,6 +168,8 @@ def page(browser, app_server):
     local = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:")
     pg.on("request", lambda r: None if r.url.startswith(local) else pg.outside.append(r.url))
     pg.goto(url)
-    pg.get_by_text("Week 0 of 260").wait_for()
+    # a session's first page builds its two models (the spin-up too, the first time): on a
+    # busy machine this takes longer than a click's 30 s
+    pg.get_by_text("Week 0 of 260").wait_for(timeout=180_000)
     yield pg
     context.close()
