@@ -211,6 +211,27 @@ def test_unsupported_limits_are_dropped_and_supported_ones_kept():
     assert final["a"][1] == 0.3 and final["b"][1] == init["b"][1]
 
 
+def test_failures_unrelated_to_the_conditions_leave_few_supported_limits():
+    """A negative control: 30 designs of 200 cases whose failures (30%) are drawn regardless
+    of the conditions. PRIM peels every one of them into a box with limits; after the
+    unsupported limits are dropped, few keep any (the quasi-p-values are optimistic: the box
+    was chosen on the same cases, so about 1 design in 10 keeps one here, not 1 in 20)."""
+    from sim.analysis.discovery.boxes import run_prim
+    from sim.analysis.discovery.design import Uncertainty
+
+    keys = ["a", "b", "c", "d"]
+    d = DiscoveryDesign(uncertainties=[Uncertainty(k, 0.0, 1.0) for k in keys])
+    peeled, kept = [], []
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        x = pd.DataFrame(rng.uniform(size=(200, 4)), columns=keys)
+        out = run_prim(x, rng.uniform(size=200) < 0.3, d)
+        peeled.append(int(out["trajectory"].loc[out["chosen"], "res_dim"]))
+        kept.append(out["final"]["res_dim"])
+    assert min(peeled) >= 1 and np.mean(peeled) >= 2  # peeling alone always finds "a box"
+    assert sum(k > 0 for k in kept) <= 6 and max(kept) <= 1
+
+
 def test_integer_uncertainties_are_sampled_uniformly_ends_included():
     """A week range [4, 25] drawn by the hypercube: every week as likely, the ends too."""
     d = _toy_design(
