@@ -104,16 +104,14 @@ def test_a_failing_config_is_recorded_and_the_rest_completes(tmp_path):
     assert calls == [2] and (again.table["status"] == "ok").all()
 
 
-def test_same_configs_give_the_same_table_and_two_jobs_match_one(tmp_path):
-    """The real model: a repeat and a 2-process evaluation give the 1-process table exactly."""
+def test_two_jobs_give_the_one_process_table(tmp_path):
+    """The real model: a 2-process evaluation gives the 1-process table exactly."""
     root = tmp_path / "results"
     one = ev.evaluate(_design(), root / "a", progress=False)
     assert (one.table["status"] == "ok").all(), one.table["error"].tolist()
     assert {"retention_26w", "active_rate", "profit"} <= set(one.table.columns)
     assert one.table["overrides"].iloc[1].startswith("strategy=rewards population.size=800")
-    repeat = ev.evaluate(_design(), root / "b", progress=False)
     two = ev.evaluate(_design(), root / "c", jobs=2, progress=False)
-    pd.testing.assert_frame_equal(ev.comparable(one.table), ev.comparable(repeat.table))
     pd.testing.assert_frame_equal(ev.comparable(one.table), ev.comparable(two.table))
     # the levers reached the runs: two seeds of one strategy differ, as do strategies
     assert one.table["retention_26w"].nunique() > 1

@@ -1088,10 +1088,9 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    import subprocess
-
     cmd = loopback_node_command([f"--address={a.address}", *rest])
-    raise SystemExit(subprocess.call(cmd, env=loopback_env()))
+    # this process becomes the node's ``ray start``: Ctrl-C or a kill of its id reaches it
+    os.execve(cmd[0], cmd, loopback_env())
 
 
 if __name__ == "__main__":

@@ -68,7 +68,12 @@ from sim.analysis.evaluator import (
     progress_bar,
     write_table,
 )
-from sim.analysis.sensitivity import base_config, base_overrides, read_design
+from sim.analysis.sensitivity import (
+    base_config,
+    base_overrides,
+    design_settings,
+    read_design,
+)
 from sim.headlines import DEFAULT as HEADLINE_DEFAULTS
 from sim.paths import CONFIG_DIR
 
@@ -128,12 +133,7 @@ def make_design(data: dict, where: str = "design") -> OptDesign:
     from sim.errors import ConfigError
     from sim.outcomes import BY_NAME
 
-    allowed = {f.name for f in dataclasses.fields(OptDesign)}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{where}: {', '.join(unknown)} not known; allowed: {', '.join(sorted(allowed))}"
-        )
+    kw = design_settings(data, OptDesign, ("levers", "objectives"), where)
     lever_names = [f.name for f in dataclasses.fields(Levers) if f.metadata.get("unit")]
     levers: dict[str, list[float]] = {}
     for name, rng in (data.get("levers") or {}).items():
@@ -177,17 +177,11 @@ def make_design(data: dict, where: str = "design") -> OptDesign:
         raise ConfigError(f"{where}: objectives: at least one objective is needed")
     if len({o.name for o in objectives}) != len(objectives):
         raise ConfigError(f"{where}: objectives: names must differ")
-    kw = {k: v for k, v in data.items() if k not in ("levers", "objectives")}
-    if "seeds" in kw:
-        kw["seeds"] = parse_seeds(kw["seeds"])
-    kw["overrides"] = list(kw.get("overrides") or [])
     d = OptDesign(levers=levers, objectives=objectives, **kw)
     if d.sampler not in SAMPLERS:
         raise ConfigError(
             f"{where}: sampler = {d.sampler!r} is not allowed; allowed: {' | '.join(SAMPLERS)}"
         )
-    if not d.seeds:
-        raise ConfigError(f"{where}: seeds: at least one seed is needed")
     if d.trials < 1:
         raise ConfigError(f"{where}: trials = {d.trials} is not allowed; allowed: 1 or more")
     return d

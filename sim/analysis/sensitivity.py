@@ -199,12 +199,7 @@ def make_design(data: dict, where: str = "design") -> Design:
     from sim.errors import ConfigError
     from sim.outcomes import BY_NAME
 
-    allowed = {f.name for f in dataclasses.fields(Design)}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{where}: {', '.join(unknown)} not known; allowed: {', '.join(sorted(allowed))}"
-        )
+    kw = design_settings(data, Design, ("parameters", "outcomes"), where)
     raw = data.get("parameters") or {}
     if isinstance(raw, list):  # [{key:, bounds: [lo, hi]}, ...]
         raw = {d["key"]: d["bounds"] for d in raw}
@@ -243,10 +238,6 @@ def make_design(data: dict, where: str = "design") -> Design:
             f"{where}: outcomes = {bad or outcomes!r} is not allowed; allowed: "
             f"one or more of {', '.join(BY_NAME)}"
         )
-    kw = {k: v for k, v in data.items() if k not in ("parameters", "outcomes")}
-    if "seeds" in kw:
-        kw["seeds"] = parse_seeds(kw["seeds"])
-    kw["overrides"] = list(kw.get("overrides") or [])
     d = Design(parameters=params, outcomes=outcomes, **kw)
     if d.method not in METHODS:
         raise ConfigError(
@@ -267,8 +258,6 @@ def make_design(data: dict, where: str = "design") -> Design:
             f"{where}: samples = {d.samples} is not allowed for latin; allowed: 100 or more "
             "points (RBD-FAST's estimate and its bootstrap interval need them)"
         )
-    if not d.seeds:
-        raise ConfigError(f"{where}: seeds: at least one seed is needed")
     return d
 
 
@@ -286,6 +275,31 @@ def read_design(path: Path, changes: dict | None = None) -> dict:
         raise ConfigError(f"{path}: a design is a mapping of keys to values, not {data!r}")
     data.update({k: v for k, v in (changes or {}).items() if v is not None})
     return data
+
+
+def design_settings(data: dict, cls: type, structured: Sequence[str], where: str) -> dict:
+    """A design file's plain settings for the dataclass ``cls``, checked and normalised.
+
+    Keys that are not fields of ``cls`` are refused (naming the allowed ones);
+    the ``structured`` keys (parameters, levers, objectives...) are left out
+    for the caller to check; ``seeds`` is parsed (``0-3``, ``0,1``) and
+    ``overrides`` made a list. Shared by every design file's reader.
+    """
+    from sim.errors import ConfigError
+
+    allowed = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: {', '.join(unknown)} not known; allowed: {', '.join(sorted(allowed))}"
+        )
+    kw = {k: v for k, v in data.items() if k not in structured}
+    if "seeds" in kw:
+        kw["seeds"] = parse_seeds(kw["seeds"])
+        if not kw["seeds"]:
+            raise ConfigError(f"{where}: seeds: at least one seed is needed")
+    kw["overrides"] = list(kw.get("overrides") or [])
+    return kw
 
 
 def load_design(path: Path, changes: dict | None = None) -> Design:
