@@ -480,6 +480,15 @@ def main_index(method: str) -> str:
 WITH_INTERVALS = {"sobol": ("S1", "ST"), "morris": ("mu_star",), "latin": ("S1",)}
 
 
+#: What a Morris verdict means: mu* averages absolute effects, so noise alone makes it positive.
+MORRIS_CAVEAT = (
+    "mu* is a mean of absolute elementary effects, so the noise between runs alone makes "
+    "it positive and its interval clear of 0: for Morris, `distinguishable` says the "
+    "parameter moves the outcome at all, noise included. Compare mu* with that of the "
+    "parameters that should not matter, and with |mu| (a mu* far above |mu| with a large "
+    "sigma is noise or interaction)."
+)
+
 #: Fewer base samples (Sobol'), trajectories (Morris) or points than this make the
 #: bootstrap intervals unreliable: every outcome gets the too-small warning.
 MIN_BOOTSTRAP = 10
@@ -685,6 +694,8 @@ def write_outputs(folder: Path, design: Design, X: np.ndarray) -> dict:
         "`_conf`, bootstrap) excludes zero. `sample_too_small`: for this outcome even the "
         "largest index has an interval wider than itself.\n"
     )
+    if design.method == "morris":
+        md.append(f"\n{MORRIS_CAVEAT}\n")
     for o in design.outcomes:
         md.append(f"\n## {o}\n")
         if o in refused:
