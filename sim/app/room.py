@@ -52,7 +52,7 @@ from sim.params import LEVER_NAMES
 #: Letters and digits that cannot be mistaken for each other (no 0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
-#: Most rooms one server keeps (each holds a model: about 60 MB at 20,000 customers).
+#: Most rooms one server keeps (each holds a model: tens of MB at 20,000 customers).
 MAX_ROOMS = 8
 #: A team seen within this many seconds counts as connected (a long poll lasts 20 s).
 CONNECTED_SECONDS = 30.0
