@@ -410,6 +410,7 @@ def test_a_tiny_real_run_writes_its_tables_and_plots_and_resumes_without_repeats
     main(["--resume", str(folder), "--threshold", f"{median:.12g}", "--no-progress"])
     out = capsys.readouterr().out
     assert "0 to run" in out and "PRIM box" in out and "CART" in out
+    assert "re-analysing" in out and f"threshold 0.0 -> {float(f'{median:.12g}')!r}" in out
     assert _mtimes(folder) == before
     for name in ("peeling.csv", "peeling.png", "box.csv", "box_scatter.png", "cart.png"):
         assert (folder / name).stat().st_size > 0, name

@@ -74,6 +74,14 @@ def load_folder(folder: Path, changes: dict | None = None) -> tuple[DiscoveryDes
     return design, samples
 
 
+def _setting(design: DiscoveryDesign, key: str):
+    """An analysis setting of a design by its dotted name (``threshold``, ``prim.min_coverage``)."""
+    node = design
+    for part in key.split("."):
+        node = getattr(node, part)
+    return node
+
+
 def execute(
     folder: Path,
     jobs: int = 2,
@@ -96,6 +104,20 @@ def execute(
         if changes:
             import yaml
 
+            before, _ = load_folder(folder)
+            said = [
+                f"{k} {_setting(before, k)!r} -> {_setting(design, k)!r}"
+                for k in changes
+                if _setting(before, k) != _setting(design, k)
+            ]
+            if said:
+                print(
+                    f"discovery: re-analysing {folder} with {', '.join(said)}: its design.yaml "
+                    "and analysis files (cases.csv, peeling.*, box.csv, box_scatter.png, cart.*, "
+                    "discovery.md) "
+                    "are rewritten; the runs are kept",
+                    flush=True,
+                )
             atomic_write(folder / "design.yaml", yaml.safe_dump(design.to_dict(), sort_keys=False))
         configs = run_configs(design, samples)
         todo = len(pending(configs, folder))
