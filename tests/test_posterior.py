@@ -14,8 +14,14 @@ import yaml
 from sim.analysis import posterior as P  # noqa: N812
 from sim.analysis.calibrate import FITTED
 from sim.analysis.posterior.cli import main
-from sim.analysis.posterior.outputs import finish
-from sim.analysis.posterior.smc import accepted_facts, generations_table, posterior_frame, run_abc
+from sim.analysis.posterior.outputs import ess_warning, finish
+from sim.analysis.posterior.smc import (
+    accepted_facts,
+    generations_table,
+    pooled_ess,
+    posterior_frame,
+    run_abc,
+)
 from sim.analysis.posterior.stats import credible_intervals
 from sim.errors import ConfigError
 
@@ -159,7 +165,151 @@ def test_finish_writes_tables_plots_and_the_predictive(toy_history, tmp_path):
     pred = pd.read_csv(folder / "predictive.csv")
     assert list(pred["seed"]) == [P.PREDICTIVE_SEED + i for i in range(12)]
     assert len(list((folder / "predictive" / "runs").glob("*.json"))) == 12
-    assert "90% central credible intervals" in (folder / "summary.md").read_text()
+    summary = (folder / "summary.md").read_text()
+    assert "90% central credible intervals" in summary
+    m = res["meta"]
+    assert m["ess"] == pytest.approx(1 / (res["posterior"]["weight"] ** 2).sum())
+    assert f"Effective sample size: {m['ess']:.1f} of {len(res['posterior'])}" in summary
+    assert ("Warning: the effective sample size" in summary) == bool(m["ess_low"])
+    assert json.loads((folder / "posterior.json").read_text())["ess"] == m["ess"]
+
+
+#: A 13-parameter toy shaped like the market's calibration: twelve facts, each moved mostly
+#: by one parameter and a little by another, with noise; every parameter standardised to
+#: [-2, 2] over its prior (the design's priors: two band-widths either side of the fit).
+FACTS13 = [f"g{k}" for k in range(12)]
+_A13 = np.eye(12, 13)
+_A13[np.arange(12), (np.arange(12) * 5 + 3) % 13] += 0.4
+_NOISE13 = np.full(12, 0.25)
+
+
+def toy13_simulate(cfg: dict) -> dict[str, float]:
+    """Facts ``A @ theta + noise`` in band units (the band is [-1, 1] around 0)."""
+    th = []
+    for p in P.load_design().priors:
+        sec, name = p.key.split(".")[1:]
+        v = cfg["market"][sec][name]
+        if p.dist == "loguniform":
+            th.append(4 * math.log(v / p.low) / math.log(p.high / p.low) - 2)
+        else:
+            th.append(4 * (v - p.low) / (p.high - p.low) - 2)
+    z = _A13 @ np.array(th) + _NOISE13 * np.random.default_rng(cfg["seed"]).standard_normal(12)
+    return dict(zip(FACTS13, map(float, z), strict=True))
+
+
+def _toy13_run(folder, kernel: str, uniform: float):
+    priors = P.load_design().priors
+    base = {"seed": 0, "market": {"behaviour": {}, "customers": {}}}
+    for p in priors:
+        base["market"][p.key.split(".")[1]][p.name] = p.low
+    folder.mkdir()
+    obs = P.bands({f: {"value": 0.0, "band": [-1.0, 1.0]} for f in FACTS13})
+    h = run_abc(
+        folder,
+        priors,
+        obs,
+        base,
+        particles=30,
+        generations=4,
+        seed=2,
+        jobs=1,
+        progress=False,
+        simulate=toy13_simulate,
+        kernel=kernel,
+        kernel_uniform=uniform,
+    )
+    return generations_table(h).set_index("generation")["ess"]
+
+
+def test_uniform_kernel_keeps_the_weights_even_where_pyabcs_kde_collapses(tmp_path):
+    """13 parameters: pyabc's normal KDE loses most of its ESS, the uniform box kernel does not.
+
+    The KDE's density at a new particle is its parent's normal kernel, which in 13
+    dimensions varies over orders of magnitude with the draw's distance from the parent,
+    and so do the importance weights ``prior / proposal``. The box kernel is flat.
+    """
+    kde = _toy13_run(tmp_path / "kde", "kde", 0.0)
+    box = _toy13_run(tmp_path / "box", "uniform", 0.5)
+    assert kde.loc[0] == box.loc[0] == pytest.approx(30)  # from the prior: equal weights
+    assert (box.loc[1:] >= 0.6 * 30).all(), box.to_dict()
+    assert (kde.loc[1:] < 0.45 * 30).all(), kde.to_dict()
+
+
+def test_generations_at_the_final_threshold_are_pooled_until_the_ess_target(tmp_path):
+    """After epsilon 1, generations at 1 run until their pooled ESS reaches the target."""
+    folder = tmp_path / "pool"
+    folder.mkdir()
+    obs = P.bands(TOY_TARGETS)
+    h = run_abc(
+        folder,
+        TOY_PRIORS,
+        obs,
+        TOY_BASE,
+        particles=30,
+        generations=12,
+        seed=3,
+        jobs=1,
+        progress=False,
+        simulate=toy_simulate,
+        ess_target=70,
+    )
+    gens = generations_table(h).set_index("generation")
+    floor = gens[gens["epsilon"] <= 1.0]
+    assert len(floor) >= 3 and h.max_t < 11  # stopped by the target, not the cap
+    assert pooled_ess(h, 1.0) >= 70
+    # the target was not reached one generation earlier
+    assert floor["ess"].iloc[:-1].sum() < 70
+    # pooling with shares proportional to each generation's ESS: the ESSs add up
+    assert pooled_ess(h, 1.0) == pytest.approx(floor["ess"].sum(), rel=1e-6)
+    post = posterior_frame(h, TOY_PRIORS, 1.0)
+    assert len(post) == 30 * len(floor) and post["weight"].sum() == pytest.approx(1.0)
+    own = accepted_facts(h, 1.0)
+    assert len(own) == len(post)
+    assert all(P.band_distance(r, obs) <= 1 for r in own.to_dict("records"))
+    # the last generation alone, as before pooling
+    assert len(posterior_frame(h, TOY_PRIORS)) == 30
+
+
+def test_a_warm_start_shapes_the_proposal_not_the_posterior(tmp_path):
+    """Started from given parameter sets: stored as generation 0 (no runs, never in the sample)."""
+    folder = tmp_path / "warm"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    start = pd.DataFrame(
+        {"weight": 1.0, A: rng.uniform(0.4, 0.6, 20), B: rng.uniform(0.15, 0.45, 20)}
+    )
+    obs = P.bands(TOY_TARGETS)
+    h = run_abc(
+        folder,
+        TOY_PRIORS,
+        obs,
+        TOY_BASE,
+        particles=40,
+        generations=3,
+        seed=3,
+        jobs=1,
+        progress=False,
+        simulate=toy_simulate,
+        start=start,
+    )
+    gens = generations_table(h).set_index("generation")
+    assert gens.loc[-1, "simulations"] == 0  # no prior sample: the start sets the first threshold
+    assert gens.loc[0, "epsilon"] == math.inf and gens.loc[0, "simulations"] == 0
+    assert gens.loc[1, "epsilon"] == pytest.approx(1.0)  # the start is at the floor already
+    post = posterior_frame(h, TOY_PRIORS, 1.0)
+    assert len(post) == 40 * int((gens["epsilon"] <= 1).sum())
+    assert not post[A].isin(start[A]).any()  # the start's own values are not in the sample
+    ci = credible_intervals(post, TOY_PRIORS).set_index("parameter")
+    for p in TOY_PRIORS:
+        assert ci.loc[p.key, "q5"] <= TRUE[p.key] <= ci.loc[p.key, "q95"], p.key
+
+
+def test_low_ess_is_named():
+    """The warning names the threshold the ESS fell below: a share of the particles, or 30."""
+    assert ess_warning(35.0, 40, 0.2) == ""
+    assert ess_warning(1.6, 50, 0.2) == "20% of the 50 particles and 30"
+    assert ess_warning(35.0, 200, 0.2) == "20% of the 200 particles"
+    assert ess_warning(25.0, 40, 0.2) == "30"
 
 
 def test_posterior_file_round_trips(tmp_path):
@@ -252,6 +402,9 @@ BAD_DESIGNS = [
     ({"population": 50.5}, "population = 50.5 is not allowed"),
     ({"quantile": 0}, "quantile = 0 is not allowed; allowed: a number with 0 < quantile <= 1"),
     ({"market": "mars"}, "market = 'mars' is not allowed; allowed: one of default"),
+    ({"kernel": "gauss"}, "kernel = 'gauss' is not allowed; allowed: uniform | kde"),
+    ({"kernel_uniform": 1.5}, "kernel_uniform = 1.5 is not allowed; allowed: a number from 0 to 1"),
+    ({"kernel_scaling": 0}, "kernel_scaling = 0 is not allowed; allowed: a number above 0"),
     ({"priors": {}}, "priors = {} is not allowed"),
     (
         {"priors": {"market.behaviour.close_base": {"dist": "normal", "low": 0, "high": 1}}},

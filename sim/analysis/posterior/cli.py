@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sim.analysis.evaluator import new_output_folder
 from sim.analysis.posterior.design import DEFAULT_DESIGN, load_design, make_design
-from sim.analysis.posterior.files import SHIPPED_DIR, ship
+from sim.analysis.posterior.files import SHIPPED_DIR, read_posterior, read_sidecar, ship
 from sim.analysis.posterior.observation import bands
 from sim.analysis.posterior.outputs import finish, reference_values
 from sim.analysis.posterior.simulator import market_base, market_overrides
@@ -69,9 +69,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--generations", type=int, help="generations at most")
     ap.add_argument("--quantile", type=float, help="threshold quantile of the last distances")
     ap.add_argument("--seed", type=int, help="seed of the sampler and the particles' runs")
+    ap.add_argument("--ess-target", type=float, help="pooled ESS to reach at the final threshold")
     ap.add_argument("--predictive", type=int, help="posterior predictive draws (0: none)")
     ap.add_argument("--jobs", type=int, default=2, help="processes (1: reproducible)")
     ap.add_argument("--max-minutes", type=float, help="stop after the generation passing this")
+    ap.add_argument(
+        "--start-from",
+        metavar="CSV",
+        help="warm start: a posterior file whose parameter sets the first proposal surrounds",
+    )
     ap.add_argument("--out", help="output folder (new; default results/posterior/<time>-<name>)")
     ap.add_argument("--resume", metavar="FOLDER", help="continue an interrupted run")
     ap.add_argument("--ship", action="store_true", help="write configs/market/posterior/<market>")
@@ -100,11 +106,12 @@ def main(argv: list[str] | None = None) -> None:
             "generations": a.generations,
             "quantile": a.quantile,
             "seed": a.seed,
+            "ess_target": a.ess_target,
             "predictive_draws": a.predictive,
         }
         if a.resume:
             given = [k for k, v in changes.items() if v is not None]
-            if given or a.overrides or a.out:
+            if given or a.overrides or a.out or a.start_from:
                 raise ConfigError(
                     "command line: --resume keeps the folder's design; drop "
                     + ", ".join(f"--{g.replace('_', '-')}" for g in given or ["out/overrides"])
@@ -138,10 +145,28 @@ def main(argv: list[str] | None = None) -> None:
                 "generations_max": design.generations,
                 "quantile": design.quantile,
                 "min_epsilon": design.min_epsilon,
+                "kernel": design.kernel,
+                "kernel_scaling": design.kernel_scaling,
+                "kernel_uniform": design.kernel_uniform,
+                "ess_target": design.ess_target,
                 "seed": design.seed,
                 "jobs": a.jobs,
             }
             resume = False
+        start = None
+        if a.start_from and not a.resume:
+            start = read_posterior(Path(a.start_from))
+            keys = [p.key for p in design.priors]
+            if sorted(c for c in start.columns if c != "weight") != sorted(keys):
+                raise ConfigError(
+                    f"{a.start_from}: its parameters {sorted(start.columns[1:])} are not "
+                    f"allowed; allowed: the design's priors {sorted(keys)}"
+                )
+            meta["start_from"] = {
+                "file": str(a.start_from),
+                "sha256": read_sidecar(Path(a.start_from))["sha256"],
+                "particles": len(start),
+            }
         observed = bands(load_targets(), "sim/data/targets.yaml")
         base = market_base(design)  # a bad override fails here, before any folder
         if a.ship:
@@ -176,11 +201,16 @@ def main(argv: list[str] | None = None) -> None:
             generations=design.generations,
             quantile=design.quantile,
             min_epsilon=design.min_epsilon,
+            kernel=design.kernel,
+            kernel_scaling=design.kernel_scaling,
+            kernel_uniform=design.kernel_uniform,
+            ess_target=design.ess_target,
             seed=design.seed,
             jobs=a.jobs,
             progress=progress,
             resume=resume,
             max_minutes=a.max_minutes,
+            start=start,
         )
         meta["wall_minutes"] = (
             float(meta.get("abc_minutes_before", 0.0)) + (time.perf_counter() - t0) / 60
@@ -217,6 +247,22 @@ def main(argv: list[str] | None = None) -> None:
         f"({m['simulations']} simulations, last acceptance rate {m['acceptance_rate']:.3g}, "
         f"{m['wall_minutes']:.1f} min)"
     )
+    ess_line = (
+        f"effective sample size {m['ess']:.1f} of {m['particles_final']} particles "
+        f"({m['ess'] / m['particles_final']:.0%}; generations pooled at the final threshold: "
+        f"{m['generations_pooled']})"
+    )
+    print(ess_line)
+    if m.get("ess_low"):
+        print(
+            f"\nWARNING: the effective sample size is low ({m['ess']:.1f}: below "
+            f"{m['ess_low']}). The weights rest on few particles, so the credible "
+            "intervals and correlations below are unreliable: run more particles, or "
+            "more generations at the final threshold (--ess-target; --resume continues "
+            "this folder).\n",
+            file=sys.stderr,
+            flush=True,
+        )
     print(result["intervals"].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if result["fit"] is not None:
         fit = result["fit"]

@@ -22,6 +22,9 @@ from sim.paths import CONFIG_DIR
 
 DEFAULT_DESIGN = CONFIG_DIR / "design" / "posterior.yaml"
 DISTRIBUTIONS = ("uniform", "loguniform")
+#: The proposal kernels (sim/analysis/posterior/smc.py): a uniform box around a parent
+#: particle (the default), or pyabc's multivariate normal KDE.
+KERNELS = ("uniform", "kde")
 #: The shortest horizon after spin-up: the 26-week windows of the switching and
 #: online-banking facts need 26 weeks.
 MIN_WEEKS = 26
@@ -84,6 +87,11 @@ class Design:
     generations: int = 4
     quantile: float = 0.5
     min_epsilon: float = 1.0
+    kernel: str = "uniform"
+    kernel_scaling: float = 1.0
+    kernel_uniform: float = 0.5
+    ess_target: float = 0.0
+    ess_warn: float = 0.2
     seed: int = 1
     predictive_draws: int = 20
     overrides: list[str] = field(default_factory=list)
@@ -104,6 +112,10 @@ _SETTINGS: dict[str, tuple[str, float, float, str]] = {
     "generations": ("int", 1, 1000, "an integer from 1"),
     "quantile": ("float", 0.0, 1.0, "a number with 0 < quantile <= 1"),
     "min_epsilon": ("float", 0.0, math.inf, "a number above 0 (1: every fact inside its band)"),
+    "kernel_scaling": ("float", 0.0, 100.0, "a number above 0 and at most 100"),
+    "kernel_uniform": ("float", 0.0, 1.0, "a number from 0 to 1"),
+    "ess_target": ("float", 0.0, 1e9, "a number from 0 (effective particles; 0: no target)"),
+    "ess_warn": ("float", 0.0, 1.0, "a number from 0 to 1 (share of the particles)"),
     "seed": ("int", 0, 2**32 - 1, "an integer from 0 to 2**32 - 1"),
     "predictive_draws": ("int", 0, 100_000, "an integer from 0"),
 }
@@ -117,7 +129,7 @@ def _check_number(where: str, key: str, value: Any) -> int | float:
     if ok:
         v = float(value)
         ok = math.isfinite(v) and lo <= v <= hi
-        if key in ("quantile", "min_epsilon"):
+        if key in ("quantile", "min_epsilon", "kernel_scaling"):
             ok = ok and v > 0
     if not ok:
         raise ConfigError(f"{where}: {key} = {value!r} is not allowed; allowed: {allowed}")
@@ -208,6 +220,13 @@ def make_design(data: Mapping[str, Any], where: str = "design") -> Design:
     for key in _SETTINGS:
         if key in data:
             kw[key] = _check_number(where, key, data[key])
+    if "kernel" in data:
+        if data["kernel"] not in KERNELS:
+            raise ConfigError(
+                f"{where}: kernel = {data['kernel']!r} is not allowed; allowed: "
+                f"{' | '.join(KERNELS)}"
+            )
+        kw["kernel"] = data["kernel"]
     for key in ("name", "market"):
         if key in data:
             v = data[key]

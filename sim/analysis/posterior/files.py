@@ -55,6 +55,8 @@ def provenance_lines(meta: Mapping[str, Any]) -> list[str]:
         f"last acceptance rate {_num(meta, 'acceptance_rate', '.3g')}, "
         f"{meta.get('simulations')} simulations, {_num(meta, 'wall_minutes', '.1f')} min wall "
         f"time on {meta.get('jobs')} process(es)",
+        f"Effective sample size {_num(meta, 'ess', '.1f')} of {meta.get('particles_final')} "
+        f"particles (generations pooled at the final threshold: {meta.get('generations_pooled')})",
         "Columns: draw, weight (sums to 1), then one column per parameter (config keys). "
         "Priors and the table's SHA-256 in the .json sidecar.",
     ]

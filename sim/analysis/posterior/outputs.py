@@ -28,8 +28,32 @@ from sim.analysis.posterior.plots import (
 )
 from sim.analysis.posterior.predictive import predictive_fit, predictive_sample, run_predictive
 from sim.analysis.posterior.simulator import Simulate
-from sim.analysis.posterior.smc import accepted_facts, generations_table, posterior_frame
+from sim.analysis.posterior.smc import (
+    accepted_facts,
+    generations_table,
+    posterior_frame,
+    sample_generations,
+)
 from sim.analysis.posterior.stats import credible_intervals, weighted_correlation
+
+#: Below this many effective particles the run warns whatever the share (see ess_warning).
+ESS_MIN = 30
+
+
+def effective_sample_size(w) -> float:
+    """Kish's effective sample size of weights: ``(sum w)^2 / sum w^2``."""
+    w = np.asarray(w, dtype=float)
+    return float(w.sum() ** 2 / (w**2).sum())
+
+
+def ess_warning(ess: float, n: int, share: float) -> str:
+    """Why an ESS is too low (below ``share`` x ``n`` or below :data:`ESS_MIN`), or ``""``."""
+    why = []
+    if ess < share * n:
+        why.append(f"{share:.0%} of the {n} particles")
+    if ess < ESS_MIN:
+        why.append(f"{ESS_MIN}")
+    return " and ".join(why)
 
 
 def reference_values(priors: Sequence[Prior], market: str) -> dict[str, float]:
@@ -55,16 +79,21 @@ def finish(
 
     gens = generations_table(history)
     atomic_write(folder / "generations.csv", gens.to_csv(index=False, float_format="%.6g"))
-    post = posterior_frame(history, design.priors)
+    post = posterior_frame(history, design.priors, design.min_epsilon)
     last = gens[gens["generation"] >= 0].iloc[-1]
+    pooled = sample_generations(history, design.min_epsilon)
+    ess = effective_sample_size(post["weight"])
     meta = {
         **meta,
         "generations_run": int(last["generation"]) + 1,
         "final_epsilon": float(last["epsilon"]),
         "acceptance_rate": float(last["acceptance_rate"]),
         "simulations": int(gens["simulations"].sum()),
+        "generations_pooled": pooled,
         "particles_final": len(post),
-        "ess": float(last["ess"]),
+        "ess": ess,
+        "ess_share": ess / len(post),
+        "ess_low": ess_warning(ess, len(post), design.ess_warn),
         "priors": {p.key: p.to_dict() for p in design.priors},
     }
     write_posterior(post, folder / "posterior.csv", meta)
@@ -72,7 +101,7 @@ def finish(
     atomic_write(folder / "intervals.csv", ci.to_csv(index=False, float_format="%.6g"))
     corr = weighted_correlation(post, [p.key for p in design.priors])
     atomic_write(folder / "correlation.csv", corr.to_csv(float_format="%.4f"))
-    own = accepted_facts(history)
+    own = accepted_facts(history, design.min_epsilon)
     own_inside = float(
         np.average(
             [band_distance(r, observed) <= 1.0 for r in own.to_dict("records")],
@@ -108,7 +137,17 @@ def finish(
         f"# Posterior: {design.name} (market `{design.market}`)\n\n",
         "\n".join(f"* {line}" for line in provenance_lines(meta)) + "\n\n",
         f"Accepted particles whose own run has every fact inside its band (weighted): "
-        f"{own_inside:.0%}.\n\n## Generations\n\n",
+        f"{own_inside:.0%}.\n\n",
+        f"Effective sample size: {meta['ess']:.1f} of {len(post)} particles "
+        f"({meta['ess_share']:.0%}); generations pooled at epsilon {design.min_epsilon:g}: "
+        f"{pooled}.\n\n",
+        (
+            f"**Warning: the effective sample size is below {meta['ess_low']}; the credible "
+            "intervals below are unreliable.**\n\n"
+            if meta["ess_low"]
+            else ""
+        ),
+        "## Generations\n\n",
         markdown_table(gens.drop(columns=["end_time"])),
         "\n## Parameters (90% central credible intervals)\n\n",
         markdown_table(ci),

@@ -116,7 +116,7 @@ def plot_correlation(corr: pd.DataFrame, path: Path, dpi: int = 80) -> Path:
 def plot_generations(gens: pd.DataFrame, path: Path, min_epsilon: float, dpi: int = 80) -> Path:
     """Epsilon and acceptance rate per generation."""
     plt = _plt()
-    g = gens[gens["generation"] >= 0]
+    g = gens[(gens["generation"] >= 0) & np.isfinite(gens["epsilon"])]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 2.8))
     a1.plot(g["generation"], g["epsilon"], "o-")
     a1.axhline(min_epsilon, color="#2ca02c", ls="--", lw=1, label="every fact inside its band")
