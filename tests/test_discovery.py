@@ -232,6 +232,45 @@ def test_failures_unrelated_to_the_conditions_leave_few_supported_limits():
     assert sum(k > 0 for k in kept) <= 6 and max(kept) <= 1
 
 
+def test_a_second_box_is_found_outside_the_first():
+    """Failures planted in two disjoint boxes (a > 0.7 and b < 0.4; c < 0.3 and d > 0.6):
+    the first box is one of them, the second, sought on the cases outside the first, is the
+    other; the search stops there (a third would fail less often than the whole design)."""
+    from sim.analysis.discovery.boxes import run_prim
+    from sim.analysis.discovery.design import PrimSettings, Uncertainty
+
+    keys = ["a", "b", "c", "d"]
+    d = DiscoveryDesign(
+        uncertainties=[Uncertainty(k, 0.0, 1.0) for k in keys], prim=PrimSettings(boxes=3)
+    )
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame(rng.uniform(size=(400, 4)), columns=keys)
+    y = (((x["a"] > 0.7) & (x["b"] < 0.4)) | ((x["c"] < 0.3) & (x["d"] > 0.6))).to_numpy()
+    out = run_prim(x, y, d)
+    planted = [
+        {"a": ("lower", 0.7), "b": ("upper", 0.4)},
+        {"c": ("upper", 0.3), "d": ("lower", 0.6)},
+    ]
+    found = []
+    for b in [out, *out["more"]]:
+        table = b["box"].set_index("uncertainty")
+        limits = table[table["restricted"] != "no"]
+        found.append(
+            {
+                k: (r["restricted"], r["box_low"] if r["restricted"] == "lower" else r["box_high"])
+                for k, r in limits.iterrows()
+            }
+        )
+        assert b["final"]["density"] > 0.95 and limits["significant"].all()
+    assert len(found) == 2 and sorted(set(f) for f in found) == [{"a", "b"}, {"c", "d"}]
+    for f in found:
+        truth = next(p for p in planted if set(p) == set(f))
+        for k, (side, limit) in f.items():
+            assert side == truth[k][0] and abs(limit - truth[k][1]) < 0.05, (k, side, limit)
+    cover = out["final"]["coverage"] + out["more"][0]["final"]["coverage"]
+    assert cover > 0.9 and out["more_note"].startswith("no box 3")
+
+
 def test_integer_uncertainties_are_sampled_uniformly_ends_included():
     """A week range [4, 25] drawn by the hypercube: every week as likely, the ends too."""
     d = _toy_design(
@@ -322,6 +361,7 @@ def test_scenario_strength_and_start_rewrite_the_shocks():
         ({"prim": {"peel": 0.1}}, "prim.peel not known"),
         ({"colour": "red"}, "colour not known"),
         ({"seeds": "0,x"}, "seeds = '0,x' is not allowed; allowed: seeds such as 0,1 or 0-3"),
+        ({"prim": {"boxes": 0}}, "prim.boxes = 0 is not allowed; allowed: a whole number 1..10"),
         (
             {"prim": {"drop_unsupported": "yes"}},
             "prim.drop_unsupported = 'yes' is not allowed; allowed: true | false",

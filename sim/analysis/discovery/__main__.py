@@ -8,6 +8,7 @@ find the boxes where the strategy fails, and print what was found::
     python -m sim.analysis.discovery --outcome loyalty --threshold 0.03
     python -m sim.analysis.discovery --resume results/discovery/<folder>
     python -m sim.analysis.discovery --resume <folder> --threshold 50   # re-analyse, no runs
+    python -m sim.analysis.discovery --resume <folder> --boxes 2        # a second box too
     python -m sim.analysis.discovery --ray 127.0.0.1:6379                # on a Ray cluster
     python -m sim.analysis.discovery hydra/launcher=submitit_slurm       # on a Hydra launcher
 
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--outcome", help="loyalty | traffic | money or an outcome name")
     ap.add_argument("--threshold", type=float, help="a case fails when its gain is below this")
     ap.add_argument("--min-coverage", type=float, help="the box rule's minimum coverage")
+    ap.add_argument("--boxes", type=int, help="boxes to seek (each outside those before)")
     ap.add_argument("--out", help="output folder (new; default results/discovery/<time>-...)")
     ap.add_argument("--resume", metavar="FOLDER", help="finish or re-analyse an earlier analysis")
     add_backend_arguments(ap)  # --jobs, --ray, --no-progress, overrides, hydra/launcher=...
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         "outcome": a.outcome,
         "threshold": a.threshold,
         "prim.min_coverage": a.min_coverage,
+        "prim.boxes": a.boxes,
     }
     folder: Path | None = None
     try:
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
                 raise ConfigError(
                     "command line: --resume keeps the folder's runs; drop "
                     f"{', '.join('--' + g for g in given) or 'the overrides'} (only --outcome, "
-                    "--threshold and --min-coverage may change: the analysis is redone)"
+                    "--threshold, --min-coverage and --boxes may change: the analysis is redone)"
                 )
             folder = Path(a.resume)
             changes = {k: v for k, v in analysis.items() if v is not None}

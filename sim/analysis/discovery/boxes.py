@@ -29,6 +29,12 @@ the same test but derives the counts as ``int(mass * n)`` and
 counts (15 of 22 cases gives 14); the counts here are taken from the cases
 themselves (:func:`quasi_p_values`), with the package's own box limits and
 its ``in_box``.
+
+**Further boxes** (``prim.boxes`` > 1, the covering approach): the next box is
+sought the same way on the cases outside the boxes found so far, its minimum
+coverage taken of the failing cases left and its quasi-p-values counted on
+them; the search stops at a box with no supported limit or one no denser in
+failures than the whole design.
 """
 
 from __future__ import annotations
@@ -108,17 +114,21 @@ def _side(lims, init, key: str) -> str:
 
 
 def run_prim(X: pd.DataFrame, fails: np.ndarray, design: DiscoveryDesign) -> dict:
-    """PRIM's first box on ``X`` (cases x uncertainties) with ``fails`` as cases of interest.
+    """PRIM's boxes on ``X`` (cases x uncertainties) with ``fails`` as cases of interest.
 
-    Returns a dict: ``trajectory`` (the peeling trajectory, one row per step: coverage,
-    density, mass, res_dim, cases, failing, restricted, chosen), ``chosen`` (the chosen
-    step), ``final`` (the box reported: the chosen step's with its unsupported limits
-    dropped when ``prim.drop_unsupported``; its coverage, density, mass, cases, failing,
-    res_dim), ``dropped`` (``(uncertainty, quasi-p-value)`` in the order dropped) and
+    Returns the first box as a dict: ``trajectory`` (the peeling trajectory, one row per
+    step: coverage, density, mass, res_dim, cases, failing, restricted, chosen), ``chosen``
+    (the chosen step), ``final`` (the box reported: the chosen step's with its unsupported
+    limits dropped when ``prim.drop_unsupported``; its coverage, density, mass, cases,
+    failing, res_dim), ``dropped`` (``(uncertainty, quasi-p-value)`` in the order dropped),
     ``box`` (per uncertainty: design range, the final box's limits with the design's bounds
     on unrestricted sides, the restricted side, quasi-p-value, significant, and the chosen
-    step's limits), the most significant restriction first. ``box`` and ``trajectory`` are
-    None with a ``note`` when no case or every case fails.
+    step's limits; the most significant restriction first) and ``more``: the further boxes
+    (``prim.boxes`` > 1), each found the same way on the cases outside the boxes before it
+    (its minimum coverage taken of the failing cases left, its quasi-p-values counted on
+    them), as dicts of the same keys; the search stops at the first box with no supported
+    limit or no denser in failures than the whole design (``more_note`` says so). ``box``
+    and ``trajectory`` are None with a ``note`` when no case or every case fails.
     """
     import prim
 
@@ -133,12 +143,12 @@ def run_prim(X: pd.DataFrame, fails: np.ndarray, design: DiscoveryDesign) -> dic
             "dropped": [],
             "box": None,
             "note": f"{what}: no box to find",
+            "more": [],
+            "more_note": "",
         }
     logging.getLogger("prim").setLevel(logging.WARNING)
     p = design.prim
     x = X.reset_index(drop=True).copy()
-    keys = list(x.columns)
-    ranges = {u.key: u for u in design.uncertainties}
     finder = prim.Prim(
         x,
         y,
@@ -147,27 +157,60 @@ def run_prim(X: pd.DataFrame, fails: np.ndarray, design: DiscoveryDesign) -> dic
         paste_alpha=p.paste_alpha,
         mass_min=p.mass_min,
     )
-    box = finder.find_box()
+    first = _one_box(finder, finder.find_box(), y, np.arange(y.size), n_fail, design)
+    first["more"], first["more_note"] = [], ""
+    while len(first["more"]) + 1 < p.boxes:
+        finder._update_yi_remaining()
+        left = finder.yi_remaining.copy()
+        k_left = int(y[left].sum())
+        if k_left < 2 or k_left == left.size:
+            what = "fewer than 2 failing cases" if k_left < 2 else "only failing cases"
+            first["more_note"] = f"no box {len(first['more']) + 2}: {what} left outside"
+            break
+        nxt = _one_box(finder, finder.find_box(), y, left, n_fail, design)
+        f = nxt["final"]
+        if f["res_dim"] == 0 or f["density"] <= n_fail / y.size:
+            why = (
+                "no limit is supported"
+                if f["res_dim"] == 0
+                else f"its best box fails less often ({f['density']:.2f}) than the whole "
+                f"design ({n_fail / y.size:.2f})"
+            )
+            first["more_note"] = (
+                f"no box {len(first['more']) + 2}: on the {left.size} cases left ({k_left} "
+                f"failing) {why}"
+            )
+            break
+        first["more"].append(nxt)
+    return first
+
+
+def _one_box(finder, box, y: np.ndarray, cases: np.ndarray, n_fail: int, design) -> dict:
+    """One PRIM box (``box``, found on the ``cases`` indices) chosen, tested, pruned."""
+    p = design.prim
+    keys = list(finder.x.dtype.names)
+    ranges = {u.key: u for u in design.uncertainties}
+    records, yc = finder.x[cases], y[cases]
     traj = box.peeling_trajectory.reset_index(drop=True).copy()
     init = box._box_lims[0]
-    counts = [_counts(finder.x, y, lims) for lims in box._box_lims]
+    counts = [_counts(records, yc, lims) for lims in box._box_lims]
     traj["cases"] = [c[0] for c in counts]
     traj["failing"] = [c[1] for c in counts]
     traj["restricted"] = [
         ";".join(k for k in keys if _side(lims, init, k)) for lims in box._box_lims
     ]
-    chosen = choose_box(traj, p.min_coverage)
+    chosen = choose_box(traj, p.min_coverage * int(yc.sum()) / n_fail)
     traj.insert(0, "step", range(len(traj)))
     traj = traj.rename(columns={"res dim": "res_dim"}).drop(columns=["mean"], errors="ignore")
     traj["chosen"] = traj["step"] == chosen
     peeled = box._box_lims[chosen]
     box.select(chosen)
     if p.drop_unsupported:
-        lims, qp, dropped = drop_unsupported(box, finder.x, y, init, peeled, keys, p.significance)
+        lims, qp, dropped = drop_unsupported(box, records, yc, init, peeled, keys, p.significance)
     else:
         restricted = [k for k in keys if _side(peeled, init, k)]
-        lims, qp, dropped = peeled, quasi_p_values(finder.x, y, peeled, init, restricted), []
-    n_box, k_box = _counts(finder.x, y, lims)
+        lims, qp, dropped = peeled, quasi_p_values(records, yc, peeled, init, restricted), []
+    n_box, k_box = _counts(records, yc, lims)
     final = {
         "coverage": k_box / n_fail,
         "density": k_box / n_box,

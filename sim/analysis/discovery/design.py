@@ -68,6 +68,8 @@ class PrimSettings:
     #: drop the chosen box's limits whose quasi-p-value is above ``significance``, the least
     #: supported first, re-testing the rest after each (:mod:`.boxes`)
     drop_unsupported: bool = True
+    #: how many boxes to look for: each further one on the cases outside the boxes before it
+    boxes: int = 1
 
 
 @dataclass
@@ -361,6 +363,8 @@ def make_design(data: dict, where: str = "design") -> DiscoveryDesign:
         raise _err(where, "prim.significance", p.significance, "a probability in (0, 1)")
     if not isinstance(p.drop_unsupported, bool):
         raise _err(where, "prim.drop_unsupported", p.drop_unsupported, "true | false")
+    if isinstance(p.boxes, bool) or not isinstance(p.boxes, int) or not 1 <= p.boxes <= 10:
+        raise _err(where, "prim.boxes", p.boxes, "a whole number 1..10")
     if p.objective not in OBJECTIVES:
         raise _err(where, "prim.objective", p.objective, " | ".join(OBJECTIVES))
     c = d.cart

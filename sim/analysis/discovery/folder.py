@@ -7,7 +7,7 @@ conditions) and an empty ``runs/``. :func:`execute` runs what is missing
 under a folder lock (each finished run is ``runs/<case>_s<seed>_<arm>.json``;
 resuming skips them), writes ``outcomes.parquet`` / ``outcomes.csv``, then
 analyses (:mod:`.report`). On resume only the analysis settings may change
-(``outcome``, ``threshold``, ``prim.min_coverage``): they are written to
+(``outcome``, ``threshold``, ``prim.min_coverage``, ``prim.boxes``): they are written to
 ``design.yaml`` and the analysis is redone from the stored runs.
 """
 
@@ -93,7 +93,7 @@ def execute(
     """Run what is missing in a prepared folder (resumable), then analyse it; the summary.
 
     ``changes``: analysis settings changed on resume (``outcome``, ``threshold``,
-    ``prim.min_coverage``); they are written to the folder's ``design.yaml``.
+    ``prim.min_coverage``, ``prim.boxes``); they are written to the folder's ``design.yaml``.
     """
     from sim.analysis.evaluator import pending
     from sim.atomic import FolderLock

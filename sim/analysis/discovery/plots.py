@@ -137,11 +137,17 @@ def in_box(cases: pd.DataFrame, box: pd.DataFrame) -> pd.Series:
 
 
 def plot_box_scatter(
-    cases: pd.DataFrame, box: pd.DataFrame | None, design: DiscoveryDesign, title: str, path: Path
+    cases: pd.DataFrame,
+    box: pd.DataFrame | None,
+    design: DiscoveryDesign,
+    title: str,
+    path: Path,
+    more: Sequence[pd.DataFrame] = (),
 ):
     """The cases on two dimensions, failing ones as red crosses, the chosen box drawn; cases
     inside the box in every dimension solid, the others faint; the box's other restricted
-    dimensions listed under the plot."""
+    dimensions listed under the plot; further boxes (``more``) dashed, on the same two axes
+    (a box restricting neither shows as the whole plot)."""
     from matplotlib.patches import Rectangle
 
     plt = _plt()
@@ -179,6 +185,21 @@ def plot_box_scatter(
             Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=2.2, color="black", zorder=3)
         )
         ax.plot([], [], color="black", lw=2.2, label="PRIM box")
+        for i, other in enumerate(more, start=2):
+            o = other.set_index("uncertainty")
+            ax.add_patch(
+                Rectangle(
+                    (o.loc[a, "box_low"], o.loc[b, "box_low"]),
+                    o.loc[a, "box_high"] - o.loc[a, "box_low"],
+                    o.loc[b, "box_high"] - o.loc[b, "box_low"],
+                    fill=False,
+                    lw=1.8,
+                    ls="--",
+                    color="#555555",
+                    zorder=3,
+                )
+            )
+            ax.plot([], [], color="#555555", lw=1.8, ls="--", label=f"PRIM box {i}")
         for r in box.itertuples(index=False):
             if r.restricted != "no" and r.uncertainty not in dims:
                 notes.append(

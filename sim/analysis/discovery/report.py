@@ -32,8 +32,24 @@ def _fmt(v: float) -> str:
     return "NaN" if not math.isfinite(v) else f"{v:.4g}"
 
 
+def _limits(table: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """One line per restricted uncertainty of a box table, and the unrestricted ones."""
+    lines, free = [], []
+    for r in table.itertuples(index=False):
+        if r.restricted == "no":
+            free.append(r.uncertainty)
+            continue
+        sig = "significant" if r.significant else "NOT significant"
+        lines.append(
+            f"  {r.uncertainty:44s} in [{_fmt(r.box_low)}, {_fmt(r.box_high)}]  of "
+            f"[{_fmt(r.design_low)}, {_fmt(r.design_high)}]  qp={r.qp_value:.2g} ({sig})"
+        )
+    return lines, free
+
+
 def describe_box(prim_out: dict, design: DiscoveryDesign) -> list[str]:
-    """The box in words: where it was peeled to, what was dropped, one line per limit."""
+    """The boxes in words: where the first was peeled to, what was dropped, its limits;
+    then any further boxes."""
     if prim_out["box"] is None:
         return [f"  no box: {prim_out['note']}"]
     t = prim_out["trajectory"].iloc[prim_out["chosen"]]
@@ -49,20 +65,24 @@ def describe_box(prim_out: dict, design: DiscoveryDesign) -> list[str]:
         f"PRIM box: {f['failing']} of the {f['cases']} cases inside fail: coverage "
         f"{f['coverage']:.3f}, density {f['density']:.3f}, mass {f['mass']:.3f}"
     )
-    free = []
-    for r in prim_out["box"].itertuples(index=False):
-        if r.restricted == "no":
-            free.append(r.uncertainty)
-            continue
-        sig = "significant" if r.significant else "NOT significant"
-        lines.append(
-            f"  {r.uncertainty:44s} in [{_fmt(r.box_low)}, {_fmt(r.box_high)}]  of "
-            f"[{_fmt(r.design_low)}, {_fmt(r.design_high)}]  qp={r.qp_value:.2g} ({sig})"
-        )
+    limits, free = _limits(prim_out["box"])
+    lines += limits
     if f["res_dim"] == 0:
         lines.append("  the box is the whole design: no limit is supported by the cases")
     if free:
         lines.append(f"  unrestricted: {', '.join(free)}")
+    for i, more in enumerate(prim_out.get("more", []), start=2):
+        m = more["final"]
+        dropped = ", ".join(k for k, _ in more["dropped"])
+        lines.append(
+            f"PRIM box {i} (on the cases outside the boxes before it): {m['failing']} of the "
+            f"{m['cases']} cases inside fail: coverage {m['coverage']:.3f}, density "
+            f"{m['density']:.3f}, mass {m['mass']:.3f}"
+            + (f"; dropped {dropped}" if dropped else "")
+        )
+        lines += _limits(more["box"])[0]
+    if prim_out.get("more_note"):
+        lines.append(prim_out["more_note"])
     return lines
 
 
@@ -79,6 +99,15 @@ def describe_cart(cart: dict) -> str:
         f"CART (depth {cart['tree'].get_depth()}, {cart['tree'].get_n_leaves()} leaves): "
         f"accuracy {cart['accuracy']:.3f} on the cases, {cv}; always the larger class: "
         f"{cart['base_rate']:.3f}"
+    )
+
+
+def box_table(prim_out: dict) -> pd.DataFrame:
+    """Every box's table, one after the other, numbered in a first column ``box``."""
+    tables = [prim_out["box"], *(m["box"] for m in prim_out.get("more", []))]
+    return pd.concat(
+        [t.assign(box=i).set_index("box").reset_index() for i, t in enumerate(tables, 1)],
+        ignore_index=True,
     )
 
 
@@ -107,7 +136,9 @@ def analyse(folder: Path, design: DiscoveryDesign, samples: pd.DataFrame, table:
             folder / "peeling.csv",
             prim_out["trajectory"].to_csv(index=False, float_format="%.10g"),
         )
-        atomic_write(folder / "box.csv", prim_out["box"].to_csv(index=False, float_format="%.10g"))
+        atomic_write(
+            folder / "box.csv", box_table(prim_out).to_csv(index=False, float_format="%.10g")
+        )
         plot_peeling(
             prim_out["trajectory"],
             prim_out["chosen"],
@@ -124,6 +155,7 @@ def analyse(folder: Path, design: DiscoveryDesign, samples: pd.DataFrame, table:
             design,
             f"{design.name}: the cases and the PRIM box\n{short}",
             folder / "box_scatter.png",
+            more=[m["box"] for m in prim_out.get("more", [])],
         )
         files.append("box_scatter.png")
     cart_text = [describe_cart(cart), ""]
@@ -166,7 +198,7 @@ def analyse(folder: Path, design: DiscoveryDesign, samples: pd.DataFrame, table:
         + "\n",
     ]
     if prim_out["box"] is not None:
-        md += ["\n", markdown_table(prim_out["box"], ".4g")]
+        md += ["\n", markdown_table(box_table(prim_out), ".4g")]
     md += [f"\n## CART\n\n{describe_cart(cart)}\n\n```text\n{cart['rules']}```\n"]
     if len(problems):
         md.append(
