@@ -138,8 +138,11 @@ def chromium():
     reason = _missing_browser()
     if reason:
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # assertions wait as long as a click does (30 s, not 5): CI runners and shared machines
+    # are slow, and a check that waits longer still fails when the page is wrong
+    expect.set_options(timeout=30_000)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
