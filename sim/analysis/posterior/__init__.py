@@ -15,7 +15,9 @@ One idea per module:
   the floored quantile threshold schedule;
 * :mod:`.design`: the priors and run settings (``configs/design/posterior.yaml``), checked;
 * :mod:`.simulator`: a particle's run through :mod:`sim.analysis.evaluator`, its facts;
-* :mod:`.smc`: the pyabc ABC-SMC run (new or resumed) and its history's tables;
+* :mod:`.smc`: the pyabc ABC-SMC run (new, warm-started or resumed) with the uniform
+  box kernel, generations at the final threshold pooled up to an ESS target, and its
+  history's tables;
 * :mod:`.stats`: weighted credible intervals and correlations;
 * :mod:`.files`: the posterior file (CSV + checked JSON sidecar), :func:`load`, :func:`draws`;
 * :mod:`.predictive`: the posterior predictive through the evaluator;

@@ -1,8 +1,8 @@
 """The command: ``python -m sim.analysis.posterior`` (ABC-SMC, outputs, shipping).
 
 ``python -m sim.analysis.posterior [--design FILE] [--population N] [--particles P]
-[--generations G] [--jobs J] [--max-minutes M] [--ship [--replace-shipped]]
-[--resume FOLDER] [OVERRIDES...]``
+[--generations G] [--ess-target E] [--jobs J] [--max-minutes M] [--start-from CSV]
+[--ship [--replace-shipped]] [--resume FOLDER] [OVERRIDES...]``
 
 A new folder ``results/posterior/<time>-<name>/`` (never reused, except by
 ``--resume``) gets ``design.yaml`` (the resolved design and the command),
@@ -12,7 +12,9 @@ A new folder ``results/posterior/<time>-<name>/`` (never reused, except by
 replaced only with ``--replace-shipped``. ``--resume FOLDER`` continues an
 interrupted run: pyabc continues its stored history (a generation cut short is
 run again from its start, from a generator seeded by the design seed and the
-generation), and the predictive runs only the draws not yet stored.
+generation), and the predictive runs only the draws not yet stored. The
+effective sample size of the posterior is printed and stored; below ``ess_warn``
+of the particles, or below 30, the command warns on stderr and in summary.md.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ def _logging(progress: bool) -> None:
     level = logging.INFO if progress else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s", "%H:%M:%S"))
+    # run_abc runs one generation per pyabc run() call (its stopping rule sits between
+    # them), so pyabc's "Stop: Maximum number of generations" after each one misleads
+    handler.addFilter(lambda r: "Maximum number of generations" not in r.getMessage())
     for name in ("ABC", "sim.posterior"):
         lg = logging.getLogger(name)
         lg.handlers[:] = [handler]
@@ -247,12 +252,25 @@ def main(argv: list[str] | None = None) -> None:
         f"({m['simulations']} simulations, last acceptance rate {m['acceptance_rate']:.3g}, "
         f"{m['wall_minutes']:.1f} min)"
     )
-    ess_line = (
+    reached = m["final_epsilon"] <= design.min_epsilon
+    print(
         f"effective sample size {m['ess']:.1f} of {m['particles_final']} particles "
-        f"({m['ess'] / m['particles_final']:.0%}; generations pooled at the final threshold: "
-        f"{m['generations_pooled']})"
+        f"({m['ess'] / m['particles_final']:.0%}; "
+        + (
+            f"generations pooled at epsilon {design.min_epsilon:g}: {m['generations_pooled']})"
+            if reached
+            else f"generation {m['generations_pooled'][0]} alone)"
+        )
     )
-    print(ess_line)
+    if not reached:
+        print(
+            f"\nWARNING: the threshold stopped at {m['final_epsilon']:.3g}, above "
+            f"{design.min_epsilon:g}: the sample is an intermediate generation, not the "
+            "posterior of the facts' bands (continue with --resume, or allow more "
+            "--generations).\n",
+            file=sys.stderr,
+            flush=True,
+        )
     if m.get("ess_low"):
         print(
             f"\nWARNING: the effective sample size is low ({m['ess']:.1f}: below "

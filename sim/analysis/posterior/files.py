@@ -57,6 +57,16 @@ def provenance_lines(meta: Mapping[str, Any]) -> list[str]:
         f"time on {meta.get('jobs')} process(es)",
         f"Effective sample size {_num(meta, 'ess', '.1f')} of {meta.get('particles_final')} "
         f"particles (generations pooled at the final threshold: {meta.get('generations_pooled')})",
+        *(
+            [
+                f"Warm start (where the first proposal looked, not part of the sample): the "
+                f"{meta['start_from'].get('particles')} parameter sets of "
+                f"{meta['start_from'].get('file')} (table sha256 "
+                f"{str(meta['start_from'].get('sha256'))[:16]})"
+            ]
+            if isinstance(meta.get("start_from"), Mapping)
+            else []
+        ),
         "Columns: draw, weight (sums to 1), then one column per parameter (config keys). "
         "Priors and the table's SHA-256 in the .json sidecar.",
     ]

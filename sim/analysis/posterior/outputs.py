@@ -139,8 +139,14 @@ def finish(
         f"Accepted particles whose own run has every fact inside its band (weighted): "
         f"{own_inside:.0%}.\n\n",
         f"Effective sample size: {meta['ess']:.1f} of {len(post)} particles "
-        f"({meta['ess_share']:.0%}); generations pooled at epsilon {design.min_epsilon:g}: "
-        f"{pooled}.\n\n",
+        f"({meta['ess_share']:.0%}); "
+        + (
+            f"generations pooled at epsilon {design.min_epsilon:g}: {pooled}.\n\n"
+            if meta["final_epsilon"] <= design.min_epsilon
+            else f"generation {pooled[0]} alone.\n\n**Warning: the threshold stopped at "
+            f"{meta['final_epsilon']:.3g}, above {design.min_epsilon:g}: this is an "
+            "intermediate generation, not the posterior of the facts' bands.**\n\n"
+        ),
         (
             f"**Warning: the effective sample size is below {meta['ess_low']}; the credible "
             "intervals below are unreliable.**\n\n"

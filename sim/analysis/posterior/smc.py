@@ -310,6 +310,8 @@ def generations_table(history) -> pd.DataFrame:
     rows = []
     for r in pops.itertuples():
         t = int(r.t)
+        if t < 0 and int(r.samples) == 0:  # pyabc's placeholder when no prior sample ran
+            continue
         if t < 0:
             rows.append(
                 {
