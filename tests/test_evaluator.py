@@ -125,7 +125,7 @@ def test_tables_are_parquet_with_a_csv_beside_them_when_small(tmp_path, monkeypa
     assert sorted(p.name for p in files) == ["t.csv", "t.parquet"]
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), df)
     assert pd.read_csv(tmp_path / "t.csv")["x"].iloc[2] == 0.1 + 0.2  # exact
-    monkeypatch.setattr(ev, "SMALL_TABLE_ROWS", 2)
+    monkeypatch.setattr(ev.tables, "SMALL_TABLE_ROWS", 2)  # the module write_table reads
     assert [p.name for p in ev.write_table(df, tmp_path / "big", "t")] == ["t.parquet"]
     pd.testing.assert_frame_equal(ev.read_table(tmp_path / "big", "t"), df)
 
@@ -226,7 +226,7 @@ def test_ray_two_node_cluster_runs_on_both_nodes_and_matches_local(tmp_path, mon
         "--include-dashboard=false",
         f"--ray-client-server-port={ev.free_port()}",
         f"--temp-dir={ray_tmp}",
-        *(f"{flag}={ev.free_port()}" for flag in ev._NODE_PORTS),
+        *(f"{flag}={ev.free_port()}" for flag in ev.raynode._NODE_PORTS),
         *common,
     ]
     logs = tmp_path / "head.log", tmp_path / "worker.log"

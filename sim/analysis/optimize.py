@@ -57,7 +57,6 @@ from sim.analysis.evaluator import (
     Backend,
     RunConfig,
     add_backend_arguments,
-    atomic_write,
     backend_from_args,
     evaluate,
     folder_table,
@@ -74,6 +73,7 @@ from sim.analysis.sensitivity import (
     design_settings,
     read_design,
 )
+from sim.atomic import atomic_write
 from sim.headlines import DEFAULT as HEADLINE_DEFAULTS
 from sim.paths import CONFIG_DIR
 

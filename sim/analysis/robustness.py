@@ -50,13 +50,13 @@ from sim.analysis.evaluator import (
     Backend,
     RunConfig,
     add_backend_arguments,
-    atomic_write,
     backend_from_args,
     evaluate,
     markdown_table,
     new_output_folder,
     parse_seeds,
 )
+from sim.atomic import atomic_write
 from sim.headlines import DEFAULT as HEADLINE_DEFAULTS
 
 

@@ -58,7 +58,6 @@ from sim.analysis.evaluator import (
     Backend,
     RunConfig,
     add_backend_arguments,
-    atomic_write,
     backend_from_args,
     compose_plain,
     evaluate,
@@ -69,6 +68,7 @@ from sim.analysis.evaluator import (
     read_record,
     simulate_outcomes,
 )
+from sim.atomic import atomic_write
 from sim.paths import CONFIG_DIR
 
 DEFAULT_DESIGN = CONFIG_DIR / "design" / "sensitivity.yaml"
