@@ -501,6 +501,93 @@ def test_robustness_reads_run_summaries_when_there_is_no_experiment_csv(tmp_path
     assert "Minimax-regret strategy: **B**" in (out / "robustness.md").read_text()
 
 
+def _draw_table() -> pd.DataFrame:
+    """Two posterior draws (weights 3:1) x seeds 0, 1 (values mean -+1) per strategy and scenario.
+
+    Draw means: x: A (10, 2), B (6, 6); y: A (5, 5), B (5, 9). Weighted over draws
+    (0.75, 0.25): x A 8, B 6; y A 5, B 6 -> worst regrets A 1, B 2: A. Pooling the
+    draws as if they were more seeds: x A 6, B 6; y A 5, B 7 -> A 2, B 0: B.
+    """
+    means = {
+        ("A", "x"): (10, 2),
+        ("B", "x"): (6, 6),
+        ("A", "y"): (5, 5),
+        ("B", "y"): (5, 9),
+    }
+    rows = []
+    for (s, c), by_draw in means.items():
+        for draw, m in enumerate(by_draw):
+            for seed, d in ((0, -1.0), (1, 1.0)):
+                rows.append(
+                    {
+                        "run": f"{s}__{c}__d{draw}__s{seed}",
+                        "strategy": s,
+                        "scenario": c,
+                        "seed": seed,
+                        "draw": draw,
+                        "retention_26w": m + d,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_robustness_pairs_within_draw_and_seed_and_weights_the_draws(tmp_path):
+    """A posterior experiment's runs pair by (draw, seed); regret is on the weighted means."""
+    table = _draw_table()
+    folder = tmp_path / "results" / "rob"
+    folder.mkdir()
+    res = robustness.analyse(table, "retention_26w", folder, weights={0: 0.75, 1: 0.25})
+    assert res["means"].loc[["A", "B"], ["x", "y"]].to_numpy().tolist() == [[8, 5], [6, 6]]
+    assert res["regret"]["worst_regret"].to_dict() == {"A": 1, "B": 2}
+    assert res["choice"] == "A"
+    # seed-only standard error: within-draw variance 2 pooled, 2 (0.75^2 + 0.25^2) / 2
+    assert res["se"].loc["A", "x"] == pytest.approx(math.sqrt(0.625))
+    assert "weighted over 2 posterior draws" in (folder / "robustness.md").read_text()
+    # the draws taken for more seeds (the draw column ignored) would recommend B
+    pooled = robustness.analyse(table.drop(columns="draw"), "retention_26w", folder)
+    assert pooled["choice"] == "B"
+    # without the weights a table with draws is refused, never pooled
+    with pytest.raises(ValueError, match="draw"):
+        robustness.analyse(table, "retention_26w", folder)
+    # one run missing: its (draw, seed) pair leaves every strategy of the scenario, not its seed
+    gap = table[table["run"] != "B__x__d1__s1"]
+    res = robustness.analyse(gap, "retention_26w", folder, weights={0: 0.75, 1: 0.25})
+    assert any("(draw, seed) pairs [(1, 1)] left out" in n for n in res["notes"])
+    assert res["means"].loc["A", "x"] == pytest.approx(0.75 * 10 + 0.25 * 1)  # draw 1: seed 0
+
+
+def test_robustness_reads_a_posterior_experiment_folder_or_refuses_it(tmp_path, capsys):
+    """Weights come from posterior_draws.csv; draws without weights (or the reverse) are refused."""
+    exp = tmp_path / "results" / "exp"
+    exp.mkdir()
+    _draw_table().to_csv(exp / "experiment.csv", index=False)
+    out = tmp_path / "results" / "rob"
+    with pytest.raises(SystemExit) as stop:  # experiment.csv has draws, the weights are missing
+        robustness.main(["--experiment", str(exp), "--outcome", "retention_26w", "--out", str(out)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert str(exp) in err and "posterior_draws.csv" in err and "is missing" in err
+    pd.DataFrame({"draw": [0, 1], "weight": [3, 1], "count": [3, 1]}).to_csv(
+        exp / "posterior_draws.csv", index=False
+    )
+    robustness.main(["--experiment", str(exp), "--outcome", "retention_26w", "--out", str(out)])
+    regret = pd.read_csv(out / "regret.csv", index_col=0)
+    assert regret["worst_regret"].to_dict() == pytest.approx({"A": 1, "B": 2})
+    assert "Minimax-regret strategy: **A**" in (out / "robustness.md").read_text()
+    # the run summaries alone carry no draw: such a folder is refused, naming what to do
+    (exp / "experiment.csv").unlink()
+    run = exp / "runs" / "A__x__d0__s0"
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text(
+        json.dumps({"strategy": "A", "scenario": "x", "seed": 0, "outcomes": {"retention_26w": 9}})
+    )
+    (run / "COMPLETE").write_text("complete\n")
+    with pytest.raises(SystemExit):
+        robustness.main(["--experiment", str(exp), "--outcome", "retention_26w"])
+    err = capsys.readouterr().err
+    assert str(exp) in err and "python -m sim.analysis.compare" in err
+
+
 def test_robustness_runs_its_grid_on_the_evaluator_and_writes_the_experiment(tmp_path):
     """Grid mode: the runs go through the evaluator (records, run folders, outcome table), the
     experiment's aggregation writes its report beside them, and regret is computed on them."""

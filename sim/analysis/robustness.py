@@ -13,6 +13,14 @@ Within a scenario, means use the seeds every strategy has a value for
 dropped for that are reported. A strategy without any value in a scenario
 (its runs failed) has no regret there and is not recommended; it is listed.
 
+An experiment run over posterior draws (``experiment.posterior=...``,
+:mod:`sim.analysis.uncertainty`) repeats every seed on each draw: its runs
+are matched by (draw, seed) instead, and a strategy's mean is the weighted
+mean over draws (weights from the folder's ``posterior_draws.csv``) of its
+mean over each draw's seeds; the regret is computed on those means. A folder
+with draws but no ``draw`` column (or the reverse) is refused
+(:func:`draw_weights`). Grid mode runs the point calibration only.
+
     # from an experiment folder (experiment.csv, else the run summaries)
     python -m sim.analysis.robustness --experiment results/experiments/<folder> \\
         --outcome retention_26w
@@ -41,6 +49,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -101,19 +110,74 @@ def read_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(rows), notes
 
 
+def draw_weights(exp_dir: Path, table: pd.DataFrame) -> dict[int, float] | None:
+    """draw -> posterior weight for a table of runs over posterior draws; None without draws.
+
+    An experiment run with ``experiment.posterior=...`` repeats every seed on each
+    draw (:mod:`sim.analysis.uncertainty`): its ``experiment.csv`` has a ``draw``
+    column and the folder holds ``posterior_draws.csv`` with the draws' weights
+    (:func:`sim.analysis.uncertainty.read_draws`). A folder with one and not the
+    other cannot be paired correctly and is refused, saying what to do.
+    """
+    from sim.analysis.uncertainty import DRAWS_FILE, read_draws, weights_of
+    from sim.errors import ConfigError
+
+    exp_dir = Path(exp_dir)
+    try:
+        draws = read_draws(exp_dir)
+    except ValueError as err:
+        raise ConfigError(
+            f"{err}; allowed: the file as python -m sim.experiment wrote it"
+        ) from None
+    if "draw" not in table.columns:
+        if draws is None:
+            return None
+        raise ConfigError(
+            f"{exp_dir}: the runs are over posterior draws ({DRAWS_FILE}) but the table read "
+            "has no draw column (no experiment.csv), so runs cannot be paired within a "
+            "(draw, seed); write experiment.csv first: python -m sim.analysis.compare "
+            f"{exp_dir}"
+        )
+    if draws is None:
+        raise ConfigError(
+            f"{exp_dir}: experiment.csv has a draw column (runs over posterior draws) but "
+            f"{DRAWS_FILE}, which gives the draws' weights, is missing; allowed: the "
+            "experiment folder as python -m sim.experiment wrote it"
+        )
+    try:
+        return weights_of(draws, table)
+    except ValueError as err:
+        raise ConfigError(f"{exp_dir}: {err}") from None
+
+
 def cell_means(
     table: pd.DataFrame,
     outcome: str,
     strategies: list[str] | None = None,
     scenarios: list[str] | None = None,
+    weights: Mapping[int, float] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
-    """Means (strategies x scenarios) over the seeds shared by every strategy of a scenario.
+    """Means (strategies x scenarios) over the runs shared by every strategy of a scenario.
 
-    Returns the means, their standard errors (NaN with one seed), the number of
-    seeds behind each, and notes on what was left out.
+    Runs are matched by seed or, for a table with a ``draw`` column (runs over
+    posterior draws, ``weights``: draw -> posterior weight, required then), by
+    (draw, seed). A strategy's mean is then the weighted mean over draws of its
+    mean over each draw's shared seeds (weights renormalised over the draws
+    with a shared run), and its standard error the seed-only one
+    (:mod:`sim.analysis.uncertainty`: within-draw variance pooled over draws,
+    ``SE^2 = s2 sum_d w_d^2 / n_d``; without draws, the usual ``sd / sqrt(n)``).
+
+    Returns the means, their standard errors (NaN with one seed per draw), the
+    number of runs behind each, and notes on what was left out.
     """
     if outcome not in table.columns:
         raise KeyError(f"outcome {outcome!r} is not in the experiment table")
+    by_draw = "draw" in table.columns
+    if by_draw and weights is None:
+        raise ValueError(
+            "the table has a draw column (runs over posterior draws): the draws' weights are "
+            "required to pair runs within a (draw, seed)"
+        )
     t = table[np.isfinite(table[outcome].astype(float))]
     strategies = strategies or sorted(table["strategy"].unique())
     scenarios = scenarios or sorted(table["scenario"].unique())
@@ -127,27 +191,59 @@ def cell_means(
     notes: list[str] = []
     for c in scenarios:
         tc = t[t["scenario"] == c]
-        seed_sets = {s: set(tc.loc[tc["strategy"] == s, "seed"]) for s in strategies}
-        missing = [s for s, seeds in seed_sets.items() if not seeds]
+        units = list(zip(tc["draw"], tc["seed"], strict=True)) if by_draw else list(tc["seed"])
+        unit_sets = {
+            s: {u for u, own in zip(units, tc["strategy"] == s, strict=True) if own}
+            for s in strategies
+        }
+        missing = [s for s, units in unit_sets.items() if not units]
         for s in missing:
             notes.append(f"{s} has no {outcome} value in scenario {c}")
-        present = [seeds for s, seeds in seed_sets.items() if seeds]
+        present = [units for s, units in unit_sets.items() if units]
         if not present:
             continue
         shared = set.intersection(*present)
         dropped = set.union(*present) - shared
         if dropped:
+            what = "(draw, seed) pairs" if by_draw else "seeds"
             notes.append(
-                f"scenario {c}: seeds {sorted(dropped)} left out (not run for every strategy)"
+                f"scenario {c}: {what} {sorted(dropped)} left out (not run for every strategy)"
             )
+        in_shared = np.array([u in shared for u in units], dtype=bool)
         for s in strategies:
-            v = tc[(tc["strategy"] == s) & tc["seed"].isin(shared)][outcome].astype(float)
-            if len(v):
+            rows = tc[(tc["strategy"] == s).to_numpy() & in_shared]
+            v = rows[outcome].astype(float)
+            if not len(v):
+                continue
+            counts.loc[s, c] = len(v)
+            if not by_draw:
                 means.loc[s, c] = float(v.mean())
-                counts.loc[s, c] = len(v)
                 if len(v) > 1:
                     ses.loc[s, c] = float(v.std(ddof=1) / math.sqrt(len(v)))
+                continue
+            mean, se = _weighted_mean(v.to_numpy(float), rows["draw"].to_numpy(), weights)
+            means.loc[s, c], ses.loc[s, c] = mean, se
     return means, ses, counts, notes
+
+
+def _weighted_mean(
+    x: np.ndarray, draws: np.ndarray, weights: Mapping[int, float]
+) -> tuple[float, float]:
+    """The weighted mean over draws of each draw's mean of ``x``, and its seed-only SE."""
+    ds = sorted({int(d) for d in draws})
+    unknown = [d for d in ds if d not in weights]
+    if unknown:
+        raise ValueError(f"draw(s) {unknown} of the table have no weight")
+    w = np.array([weights[d] for d in ds], dtype=float)
+    w = w / w.sum()
+    groups = [x[draws == d] for d in ds]
+    n = np.array([g.size for g in groups], dtype=float)
+    m = np.array([g.mean() for g in groups])
+    dof = float((n - 1).sum())
+    if dof <= 0:
+        return float(w @ m), math.nan
+    s2 = sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / dof
+    return float(w @ m), math.sqrt(s2 * float((w**2 / n).sum()))
 
 
 # --------------------------------------------------------------------------- regret
@@ -260,8 +356,14 @@ def analyse(
     scenarios: list[str] | None = None,
     relative: bool = False,
     notes: list[str] | None = None,
+    weights: Mapping[int, float] | None = None,
 ) -> dict:
-    """Means, regret, the minimax choice; tables and the heatmap written into ``folder``."""
+    """Means, regret, the minimax choice; tables and the heatmap written into ``folder``.
+
+    ``weights``: draw -> posterior weight, for a table of runs over posterior draws
+    (a ``draw`` column; :func:`draw_weights`): runs pair within a (draw, seed) and the
+    regret is computed on the posterior-weighted means (:func:`cell_means`).
+    """
     from sim.errors import ConfigError
     from sim.outcomes import BY_NAME
 
@@ -277,7 +379,7 @@ def analyse(
                 f"command line: --outcome = {outcome!r} has no better direction "
                 "(info); give --direction higher|lower"
             )
-    means, ses, counts, more = cell_means(table, outcome, strategies, scenarios)
+    means, ses, counts, more = cell_means(table, outcome, strategies, scenarios, weights)
     notes = [*(notes or []), *more]
     regret = regret_table(means, direction, relative)
     choice = minimax(regret)
@@ -291,7 +393,13 @@ def analyse(
     md = [
         f"# Robustness on {outcome} ({direction} is better)\n\n",
         f"Regret{' (relative to the best value)' if relative else ''}: shortfall from the "
-        "best strategy in each scenario, on the mean over seeds. ",
+        "best strategy in each scenario, on the mean over seeds"
+        + (
+            f", weighted over {table['draw'].nunique()} posterior draws (runs paired within a "
+            "(draw, seed); the caution below is about seed noise only). "
+            if weights is not None and "draw" in table.columns
+            else ". "
+        ),
         f"Minimax-regret strategy: **{choice}**.\n"
         if choice
         else "No strategy has a value in every scenario: no recommendation.\n",
@@ -499,11 +607,20 @@ def main(argv: list[str] | None = None) -> None:
                 "command line: Hydra overrides only apply when running the grid "
                 "(without --experiment)"
             )
+        posterior = [o for o in a.overrides if o.startswith("experiment.posterior")]
+        if posterior:
+            raise ConfigError(
+                f"command line: {' '.join(posterior)} is not allowed in grid mode (its runs "
+                "would all use the point calibration); allowed: run the experiment over "
+                "posterior draws first (python -m sim.experiment experiment.posterior=...), "
+                "then --experiment FOLDER"
+            )
         if not a.experiment and not (strategies and scenarios):
             raise ConfigError(
                 "command line: give --experiment FOLDER, or --strategies and "
                 "--scenarios to run the grid"
             )
+        weights = None
         heads = dict(HEADLINE_DEFAULTS)
         if a.experiment:  # the experiment's own headlines
             from sim.analysis.decision import headlines_of, run_configs
@@ -511,6 +628,7 @@ def main(argv: list[str] | None = None) -> None:
             table, notes = read_experiment(Path(a.experiment))
             if table.empty:
                 raise ConfigError(f"{a.experiment}: no complete run to analyse")
+            weights = draw_weights(Path(a.experiment), table)
             heads = headlines_of(run_configs(Path(a.experiment), table), "baseline")
         outcome = heads.get(a.outcome or "loyalty", a.outcome)
         which = next((k for k, v in heads.items() if v == outcome), None)
@@ -535,7 +653,15 @@ def main(argv: list[str] | None = None) -> None:
                 not a.no_progress,
             )
         res = analyse(
-            table, a.outcome, folder, a.direction, strategies, scenarios, a.relative, notes
+            table,
+            a.outcome,
+            folder,
+            a.direction,
+            strategies,
+            scenarios,
+            a.relative,
+            notes,
+            weights,
         )
     except (ConfigError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)
