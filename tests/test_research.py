@@ -586,6 +586,10 @@ def test_robustness_reads_a_posterior_experiment_folder_or_refuses_it(tmp_path, 
         robustness.main(["--experiment", str(exp), "--outcome", "retention_26w"])
     err = capsys.readouterr().err
     assert str(exp) in err and "python -m sim.analysis.compare" in err
+    # grid mode's runs have no draws: the posterior option is refused before anything runs
+    with pytest.raises(SystemExit):
+        robustness.main(["--strategies=A,B", "--scenarios=x", "experiment.posterior=default"])
+    assert "experiment.posterior=default is not allowed in grid mode" in capsys.readouterr().err
 
 
 def test_robustness_runs_its_grid_on_the_evaluator_and_writes_the_experiment(tmp_path):
