@@ -209,8 +209,8 @@ def _toy13_run(folder, kernel: str, uniform: float):
         priors,
         obs,
         base,
-        particles=30,
-        generations=4,
+        particles=20,
+        generations=3,
         seed=2,
         jobs=1,
         progress=False,
@@ -230,9 +230,9 @@ def test_uniform_kernel_keeps_the_weights_even_where_pyabcs_kde_collapses(tmp_pa
     """
     kde = _toy13_run(tmp_path / "kde", "kde", 0.0)
     box = _toy13_run(tmp_path / "box", "uniform", 0.5)
-    assert kde.loc[0] == box.loc[0] == pytest.approx(30)  # from the prior: equal weights
-    assert (box.loc[1:] >= 0.6 * 30).all(), box.to_dict()
-    assert (kde.loc[1:] < 0.45 * 30).all(), kde.to_dict()
+    assert kde.loc[0] == box.loc[0] == pytest.approx(20)  # from the prior: equal weights
+    assert (box.loc[1:] >= 0.6 * 20).all(), box.to_dict()  # measured: 16.9, 18.6
+    assert (kde.loc[1:] < 0.45 * 20).all(), kde.to_dict()  # measured: 1.4, 3.4
 
 
 def test_generations_at_the_final_threshold_are_pooled_until_the_ess_target(tmp_path):
