@@ -13,7 +13,6 @@ analyses (:mod:`.report`). On resume only the analysis settings may change
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +21,7 @@ from sim.analysis.discovery.design import DiscoveryDesign, make_design, read_des
 from sim.analysis.discovery.report import analyse
 from sim.analysis.discovery.runs import Simulate, evaluate_runs, run_configs
 from sim.analysis.discovery.sampling import sample
-from sim.analysis.evaluator import Backend
+from sim.analysis.evaluator import Backend, new_output_folder
 from sim.atomic import atomic_write
 
 
@@ -30,23 +29,7 @@ def prepare(design: DiscoveryDesign, out: str | Path | None = None) -> Path:
     """A new output folder holding the design and its cases."""
     import yaml
 
-    from sim.atomic import new_folder
-    from sim.errors import ConfigError
-    from sim.paths import results_dir
-    from sim.validate import inside_results
-
-    if out is not None:
-        folder = inside_results(Path(out), "--out")
-        if folder.exists() and any(folder.iterdir()):
-            raise ConfigError(
-                f"command line: --out = {str(out)!r} is not allowed; allowed: a new or empty "
-                "folder (to continue an earlier analysis use --resume FOLDER)"
-            )
-        folder.mkdir(parents=True, exist_ok=True)
-    else:
-        folder = new_folder(
-            results_dir() / "discovery" / f"{time.strftime('%Y%m%d-%H%M%S')}-{design.name}"
-        )
+    folder = new_output_folder("discovery", design.name, out)
     atomic_write(folder / "design.yaml", yaml.safe_dump(design.to_dict(), sort_keys=False))
     atomic_write(folder / "samples.csv", sample(design).to_csv(index=False, float_format="%.17g"))
     (folder / "runs").mkdir(exist_ok=True)
