@@ -86,7 +86,8 @@ def plot_pairs(post: pd.DataFrame, priors: Sequence[Prior], path: Path, dpi: int
         ax.tick_params(labelsize=5)
         ax.xaxis.label.set_size(7)
         ax.yaxis.label.set_size(7)
-    fig.suptitle("Posterior: marginals and pairs (pyabc plot_kde_matrix)", fontsize=10)
+    fig.subplots_adjust(top=0.95)
+    fig.suptitle("Posterior: marginals and pairs (pyabc plot_kde_matrix)", fontsize=10, y=0.99)
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
@@ -114,21 +115,24 @@ def plot_correlation(corr: pd.DataFrame, path: Path, dpi: int = 80) -> Path:
 
 
 def plot_generations(gens: pd.DataFrame, path: Path, min_epsilon: float, dpi: int = 80) -> Path:
-    """Epsilon and acceptance rate per generation."""
+    """Per generation: the threshold, the acceptance rate and the effective sample size."""
     plt = _plt()
     g = gens[(gens["generation"] >= 0) & np.isfinite(gens["epsilon"])]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 2.8))
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(11, 2.8))
     a1.plot(g["generation"], g["epsilon"], "o-")
     a1.axhline(min_epsilon, color="#2ca02c", ls="--", lw=1, label="every fact inside its band")
-    a1.set_xlabel("generation")
     a1.set_ylabel("epsilon (max |z|, band units)")
     a1.legend(fontsize=7)
     a2.plot(g["generation"], g["acceptance_rate"], "o-", color="#ff7f0e")
     a2.set_yscale("log")
-    a2.set_xlabel("generation")
     a2.set_ylabel("acceptance rate")
-    for a in (a1, a2):
+    a3.bar(g["generation"], g["particles"], color="#dddddd", label="particles")
+    a3.bar(g["generation"], g["ess"], color="#1f77b4", width=0.5, label="effective sample size")
+    a3.set_ylabel("particles")
+    a3.legend(fontsize=7)
+    for a in (a1, a2, a3):
         a.set_xticks(list(g["generation"]))
+        a.set_xlabel("generation")
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
