@@ -25,7 +25,9 @@ CORE_ONLY = (
     "market.environment.entry_rate=0",
     "market.environment.exit_rate=0",
     "market.environment.digital_drift=0",
-    "market.behaviour.social_digital=0",
+    "market.behaviour.adoption_innovation=0",
+    "market.behaviour.adoption_imitation=0",
+    "market.behaviour.adoption_lapse=0",
     "market.behaviour.beta_wom=0",
     "market.behaviour.touch_conversion=0",
     "market.behaviour.scene_conversion=0",
@@ -72,6 +74,7 @@ class Customer(mesa.Agent):
         self.deal = float(pop.deal[row])
         self.in_scene = bool(pop.scene_user[row] < model.env.platform_scene_reach)
         self.web_first = bool(pop.web_first[row])
+        self.adopted = bool(pop.adopted[row])
         self.has = [bool(x) for x in pop.has[row]]
         self.products = [int(x) for x in pop.products[row]]
         self.sat = [float(x) for x in pop.sat[row]]
@@ -115,8 +118,8 @@ class Customer(mesa.Agent):
                     - beh.beta_new_account * (self.incentive[b] and self.products[b] <= 1)
                 )
                 for c in range(C):
-                    if not CAPABLE[k, c]:
-                        continue
+                    if not CAPABLE[k, c] or (c == 3 and not self.adopted):
+                        continue  # the mobile app only for adopters (adoption is off)
                     v = a + m.asc[c] + beh.beta_habit * self.habit[c] + m.Q[b][c]
                     if DIGITAL[c]:
                         v += beh.beta_digital * (self.digital - 0.5)

@@ -8,7 +8,10 @@ settings and the week's KPIs, which a :class:`mesa.DataCollector` records.
 
 from __future__ import annotations
 
+import os
+
 import mesa
+import numba
 import numpy as np
 
 from sim.config import CHANNELS, Config, Levers
@@ -43,6 +46,20 @@ SCHEDULE = (
     ("switching", switching.run),
     ("accounting", accounting.run),
 )
+
+
+def limit_threads_to_environment() -> int:
+    """Numba threads for the compiled passes: one per worker of a multi-worker experiment.
+
+    A worker's environment says how many threads it may use: joblib's loky workers get
+    ``NUMBA_NUM_THREADS`` (read by numba at import), Ray's tasks ``OMP_NUM_THREADS=1``.
+    Where ``OMP_NUM_THREADS`` is set the passes use at most that many threads; run alone,
+    they use every core numba sees. Results do not depend on the count (draws by counter).
+    """
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    if omp.isdigit() and int(omp) >= 1:
+        numba.set_num_threads(min(int(omp), numba.config.NUMBA_NUM_THREADS))
+    return numba.get_num_threads()
 
 
 class Bank(mesa.Agent):
@@ -140,6 +157,7 @@ class BankingMarket(mesa.Model):
             record: keep the weekly KPIs and the data collector (off in the spin-up).
         """
         keep_freed_memory()  # large weekly temporaries: reuse memory (sim/memory.py)
+        limit_threads_to_environment()
         self.streams = Streams(int(cfg.seed), phase)
         self.recording = record
         self.spun_up = state is not None

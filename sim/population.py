@@ -65,6 +65,11 @@ class Population:
         branch_months: bit i set = a branch-counter visit i four-week months ago.
         echannel: bank e-channel transactions (online, mobile, messaging, open) in
             the current measurement window, N x 4.
+        uid: the customer's stable id (``uint32``): 0 to size - 1 for the starting
+            customers, then the next free ids for entrants in the order they are drawn
+            (:func:`next_uid`). Counter-based draws (:mod:`sim.counter_rng`) are keyed by
+            it, never by the row, so a customer's draws do not depend on where it is
+            stored or on the population's size. A free row keeps its last holder's id.
     """
 
     alive: np.ndarray
@@ -97,6 +102,7 @@ class Population:
     ti_entry: np.ndarray
     branch_months: np.ndarray
     echannel: np.ndarray
+    uid: np.ndarray
 
     @property
     def capacity(self) -> int:
@@ -111,6 +117,11 @@ class Population:
     def nbytes(self) -> int:
         """Bytes held by the state arrays."""
         return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+def next_uid(pop: Population) -> int:
+    """The first id never given: ids only grow, and a free row keeps its holder's id."""
+    return int(pop.uid.max()) + 1 if pop.capacity else 0
 
 
 def _categorical(rng: np.random.Generator, shares, n: int) -> np.ndarray:
@@ -223,8 +234,10 @@ def build_population(
         ti_entry=full(cap, NEVER, np.int16),
         branch_months=full(cap, 0, np.uint8),
         echannel=full((cap, 4), 0, np.uint16),
+        uid=full(cap, 0, np.uint32),
     )
     s = slice(0, size)
+    pop.uid[s] = np.arange(size, dtype=np.uint32)
     for name in TRAITS:
         getattr(pop, name)[s] = t[name]
     pop.scene_user[s] = t["scene_user_u"]

@@ -11,11 +11,17 @@ their levers do not differ: common random numbers.
 ``phase`` separates the spin-up (phase 1, weeks counted from the start of the
 spin-up) from the run proper (phase 0, weeks counted from week 0), so no week
 of a run reuses a draw of the spin-up.
+
+The compiled processes draw by counter instead (:mod:`sim.counter_rng`): their key
+``counter_key`` comes from the same root seed and phase, their counter names the
+process, purpose, customer id, week and draw.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from sim.counter_rng import philox_key
 
 #: Processes that draw random numbers, each with a fixed spawn key.
 STREAMS: tuple[str, ...] = (
@@ -44,6 +50,8 @@ class Streams:
         self.phase = phase
         self._entropy = np.random.SeedSequence(seed).entropy
         self._index = {name: i for i, name in enumerate(STREAMS)}
+        #: the Philox key of the compiled processes' counter-based draws (sim.counter_rng)
+        self.counter_key = philox_key(self._entropy, phase)
 
     def get(self, name: str, week: int = -1, purpose: int = 0) -> np.random.Generator:
         """The generator of process ``name`` for ``week`` (-1: set-up) and ``purpose``."""

@@ -48,6 +48,7 @@ from sim.population import NEVER, Population
 #: The model's source files: a change to any of them changes the code version.
 _SOURCES = (
     "config.py",
+    "counter_rng.py",
     "measure.py",
     "memory.py",
     "model.py",

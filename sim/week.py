@@ -48,11 +48,10 @@ class Week:
     channel_use: np.ndarray | None = None  # N x C bank-channel contacts
     platform_payments: np.ndarray | None = None  # N
     bank_payments: np.ndarray | None = None  # N
-    wom: np.ndarray | None = None  # word of mouth: ties' satisfaction with their primary
-    referral: np.ndarray | None = None  # referral hazard
+    wom: np.ndarray | None = None  # word of mouth: ties' sat with their primary (float32)
+    referral: np.ndarray | None = None  # referral hazard (float32)
     blind_pushes: np.ndarray | None = None
-    offers_to_existing: np.ndarray | None = None
-    reactivation_contacts: np.ndarray | None = None
+    reactivation_contacts: np.ndarray | None = None  # per bank
 
 
 def _zeros(*shape, dtype=float):

@@ -62,7 +62,7 @@ def run(model) -> None:
         wk.plan.prospect_touches * beh.cost_prospect_touch + tally.bonus_paid + tally.referral_paid
     )
     tally.retention_spend += (
-        wk.offers_to_existing.sum(axis=0) * beh.cost_existing_touch
+        tally.offers_shown * beh.cost_existing_touch
         + tally.pushes * beh.cost_push
         + tally.rewards_paid
         + wk.reactivation_contacts * beh.cost_existing_touch

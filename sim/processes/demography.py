@@ -21,13 +21,14 @@ signup_bonus[b] * deal``, the factor by which a bonus multiplies a switcher's
 conversion in process 8, so a bonus pulls an entrant as much as a switcher); the
 account counts as incentive-driven with the share of that pull due to bonus and
 scenes, ``1 - 1 / (bonus[b] * exp(2 * scene_partnerships[b] * scene_user))``.
+Entrants take the next stable ids (``uid``, :mod:`sim.population`) in the order drawn.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.population import CH, NEVER, TRAITS, draw_traits, initial_habits
+from sim.population import CH, NEVER, TRAITS, draw_traits, initial_habits, next_uid
 
 
 def _rows_by_cohort(free: np.ndarray, free_cohort: np.ndarray, cohort: np.ndarray) -> np.ndarray:
@@ -91,6 +92,7 @@ def run(model) -> None:
     pull_inc = np.take_along_axis(bonus + scenes, first[:, None], 1)[:, 0]
     incentive = model.stream("demography", 1).random(n) < (1.0 - np.exp(-pull_inc))
 
+    pop.uid[free] = next_uid(pop) + np.arange(n, dtype=np.uint32)  # in the order drawn
     pop.alive[free] = True
     for name in TRAITS:
         getattr(pop, name)[free] = tr[name]

@@ -25,94 +25,242 @@ Referrals: the hazard that a tie brings customer ``n`` to bank ``b`` is
 ``referral_rate * referral_bonus[b] / 100 * share of n's ties who hold b and
 are satisfied (sat > 0.5)``. Word of mouth ``wom[n,b]`` is the mean over
 ``n``'s ties of ``sat`` at their primary bank ``b`` (0 for other banks).
+
+Implementation: two compiled passes (numba, parallel over fixed chunks of rows).
+``_respond`` is each customer's rule above, bank by bank: RM contact, offers,
+products, reactivation; per-bank counts are summed per chunk, then over chunks.
+``_tie_sums`` is the cross-customer pass: for each customer, the sums over its
+ties (alive) of ``[holds b and sat > 0.5]`` and ``sat * [b primary]``, divided by
+its degree, give ``referral`` and ``wom`` (``float32``, read by switching). Draws
+are counter-based (:mod:`sim.counter_rng`), stream ``response``, keyed by the
+customer's stable id and the week: slot 0 gives the life events; at bank ``b``,
+slot ``1 + 6 b + i`` gives the pairs ``i = 0``: (RM contact, RM offer accepted),
+``1``: (offers shown, event offers among them), ``2``: (relevant of the
+campaign offers, of the event offers), ``3``: (accepted of the relevant, of the
+irrelevant), ``4``: (products from needs, lapses), ``5``: (reactivation contact,
+comes back). Poisson and binomial counts by inversion of one uniform each.
 """
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
+from numba import types as nt
 
+from sim.counter_rng import binomial, poisson, stream_word, uniform2
 from sim.population import CH
+from sim.rng import STREAMS
+
+PROCESS = STREAMS.index("response")
+#: Rows per chunk of the parallel passes (fixed: the chunks do not depend on the threads).
+CHUNK = 2048
+#: Per-bank counts of the pass, rows of ``counts``.
+RM, SHOWN, ACCEPTED, REACT_CONTACTS = range(4)
+#: Scalars of the pass, in the order of ``par``.
+PAR = (
+    "event_rate",
+    "bond_gain",
+    "accept_relevant",
+    "accept_irrelevant",
+    "wrong_offer_penalty",
+    "product_from_need",
+    "product_lapse",
+    "max_products",
+    "reactivation_success",
+)
+#: Per-bank vectors of the pass, rows of ``bank``.
+BANK = (
+    "rm_coverage",
+    "cross_sell",
+    "touch_mult",
+    "event_offers",
+    "relevance",
+    "low_threshold_products",
+    "reactivation",
+)
+
+_A = nt.Array
+_b1 = _A(nb.boolean, 1, "C")
+_b2 = _A(nb.boolean, 2, "C")
+_f4_1 = _A(nb.float32, 1, "C")
+_f4_2 = _A(nb.float32, 2, "C")
+_f8_1 = _A(nb.float64, 1, "C")
+_f8_2 = _A(nb.float64, 2, "C")
+_i1_1 = _A(nb.int8, 1, "C")
+_i1_2 = _A(nb.int8, 2, "C")
+_i2_2 = _A(nb.int16, 2, "C")
+_i4_1 = _A(nb.int32, 1, "C")
+_i4_2 = _A(nb.int32, 2, "C")
+_i8_1 = _A(nb.int64, 1, "C")
+_u4_1 = _A(nb.uint32, 1, "C")
+_i8_3 = _A(nb.int64, 3, "C")
+
+
+@nb.njit(
+    nb.void(
+        _u4_1,
+        nb.uint32,
+        nb.uint32,
+        nb.int64,
+        _f8_1,
+        _f8_2,  # key, stream, week, t, par, bank
+        _b1,
+        _u4_1,
+        _i1_1,
+        _f4_1,  # alive, uid, segment, rm_draw
+        _i4_2,
+        _i4_2,  # contacts (RM contacts added), served
+        _b2,
+        _i1_2,
+        _f4_2,
+        _f4_2,
+        _b2,
+        _i2_2,  # has, products, sat, bond, dormant, ti_last
+        _i8_3,  # counts per chunk
+    ),
+    cache=True,
+    nogil=True,
+    parallel=True,
+)
+def _respond(
+    key, stream, week, t, par, bank,
+    alive, uid, segment, rm_draw, contacts, served,
+    has, products, sat, bond, dormant, ti_last,
+    counts,
+):  # fmt: skip
+    """Offers, cross-sell, products and reactivation of every customer (module docstring)."""
+    N, B = has.shape
+    event_rate, bond_gain, acc_rel, acc_irr = par[0], par[1], par[2], par[3]
+    penalty, from_need_p, lapse_p, max_products, react_success = (
+        par[4], par[5], par[6], par[7], par[8],
+    )  # fmt: skip
+    for c in nb.prange(counts.shape[0]):
+        for n in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
+            if not alive[n]:
+                continue
+            events = poisson(event_rate, uniform2(key, stream, uid[n], week, 0)[0])
+            tail = segment[n] == 2
+            for b in range(B):
+                if not has[n, b]:
+                    continue
+                j = 1 + 6 * b
+                # relationship manager: a human remote contact with a relevant offer
+                u_rm, u_rm_accept = uniform2(key, stream, uid[n], week, j)
+                rm = segment[n] < 2 and rm_draw[n] < bank[0, b] and u_rm < 0.25
+                if rm:
+                    counts[c, RM, b] += 1
+                    bond[n, b] += bond_gain * (1.0 - bond[n, b])
+                    contacts[n, b] += 1
+                    ti_last[n, b] = t
+                # offers ~ Poisson(cross_sell * touch_mult * contacts + event_offers * events)
+                lam_cross = bank[1, b] * bank[2, b] * contacts[n, b]
+                lam_event = bank[3, b] * events
+                lam = lam_cross + lam_event
+                shown = relevant = accepted = 0
+                if lam > 0.0:
+                    u_shown, u_event = uniform2(key, stream, uid[n], week, j + 1)
+                    shown = poisson(lam, u_shown)
+                    n_event = binomial(shown, lam_event / lam, u_event)
+                    rel = bank[4, b]
+                    u_r1, u_r2 = uniform2(key, stream, uid[n], week, j + 2)
+                    relevant = binomial(shown - n_event, rel, u_r1) + binomial(
+                        n_event, min(2.0 * rel, 1.0), u_r2
+                    )
+                    p_acc = acc_rel * (1.0 + (bank[5, b] if tail else 0.0))
+                    p_acc = min(max(p_acc, 0.0), 1.0)
+                    u_a1, u_a2 = uniform2(key, stream, uid[n], week, j + 3)
+                    accepted = binomial(relevant, p_acc, u_a1) + binomial(
+                        shown - relevant, acc_irr, u_a2
+                    )
+                if rm:
+                    shown += 1
+                    relevant += 1
+                    accepted += 1 if u_rm_accept < acc_rel else 0
+                counts[c, SHOWN, b] += shown
+                counts[c, ACCEPTED, b] += accepted
+                s = sat[n, b] - penalty * (shown - relevant)
+                sat[n, b] = min(max(s, 0.0), 1.0)
+                # products: acceptances and served needs add, products lapse
+                u_need, u_lapse = uniform2(key, stream, uid[n], week, j + 4)
+                gained = binomial(served[n, b], from_need_p, u_need)
+                lapsed = binomial(max(products[n, b] - 1, 0), lapse_p, u_lapse)
+                prod = products[n, b] + accepted + gained - lapsed
+                products[n, b] = min(max(prod, 1), max_products)
+                # reactivation of a dormant account
+                if dormant[n, b]:
+                    u_contact, u_back = uniform2(key, stream, uid[n], week, j + 5)
+                    if u_contact < bank[6, b] / 4.0:
+                        counts[c, REACT_CONTACTS, b] += 1
+                        if u_back < react_success:
+                            ti_last[n, b] = t
+
+
+@nb.njit(
+    nb.void(_i8_1, _i4_1, _b1, _b2, _f4_2, _i1_1, _f4_1, _f8_1, _f4_2, _f4_2),
+    cache=True,
+    nogil=True,
+    parallel=True,
+)
+def _tie_sums(indptr, indices, alive, has, sat, primary, degree, ref_scale, wom, referral):
+    """Over each customer's ties (alive): satisfied holders of b and sat at their primary b."""
+    N, B = has.shape
+    for n in nb.prange(N):
+        for b in range(B):
+            wom[n, b] = 0.0
+            referral[n, b] = 0.0
+        for i in range(indptr[n], indptr[n + 1]):
+            m = indices[i]
+            if not alive[m]:
+                continue
+            for b in range(B):
+                if has[m, b] and sat[m, b] > 0.5:
+                    referral[n, b] += 1.0
+            wom[n, primary[m]] += sat[m, primary[m]]
+        deg = max(degree[n], 1.0)
+        for b in range(B):
+            wom[n, b] /= deg
+            referral[n, b] = ref_scale[b] * (referral[n, b] / deg)
 
 
 def run(model) -> None:
     """Show offers, apply acceptances, reactivate, compute referral and WOM pressure."""
     pop, p, wk, tally, t = model.pop, model.p, model.week, model.tally, model.t
     beh, lev = p.beh, p.lev
-    plan = wk.plan
     N, B = pop.has.shape
-    rng = model.stream("response")
-    events = rng.poisson(beh.event_rate, N)
+    par = np.array([float(getattr(beh, k)) for k in PAR], dtype=np.float64)
+    vec = {
+        **{k: getattr(lev, k) for k in BANK if hasattr(lev, k)},
+        "touch_mult": wk.plan.touch_mult,
+        "relevance": wk.plan.relevance,
+    }
+    bank = np.ascontiguousarray(np.stack([np.asarray(vec[k], np.float64) for k in BANK]))
+    counts = np.zeros(((N + CHUNK - 1) // CHUNK, 4, B), np.int64)
+    _respond(
+        model.streams.counter_key, stream_word(PROCESS, 0), np.uint32(t + 1), t, par, bank,
+        pop.alive, pop.uid, pop.segment, pop.rm_draw,
+        wk.contacts, np.ascontiguousarray(wk.served, np.int32),
+        pop.has, pop.products, pop.sat, pop.bond, pop.dormant, pop.ti_last,
+        counts,
+    )  # fmt: skip
+    total = counts.sum(axis=0)
+    tally.rm_contacts += total[RM]
+    tally.contacts[:, CH["remote"]] += total[RM]
+    tally.offers_shown += total[SHOWN]
+    tally.offers_accepted += total[ACCEPTED]
+    wk.reactivation_contacts = total[REACT_CONTACTS]
 
-    tail = (pop.segment == 2)[:, None]
-    has_rm = (
-        (pop.rm_draw[:, None] < lev.rm_coverage[None, :]) & (pop.segment < 2)[:, None] & pop.has
+    adj = model.adjacency
+    wk.wom = np.empty((N, B), np.float32)
+    wk.referral = np.empty((N, B), np.float32)
+    _tie_sums(
+        adj.indptr.astype(np.int64, copy=False),
+        adj.indices.astype(np.int32, copy=False),
+        pop.alive,
+        pop.has,
+        pop.sat,
+        pop.primary,
+        model.degree,
+        beh.referral_rate * np.asarray(lev.referral_bonus, np.float64) / 100.0,
+        wk.wom,
+        wk.referral,
     )
-    rm_contact = has_rm & (rng.random((N, B)) < 0.25)
-    tally.rm_contacts += rm_contact.sum(axis=0)
-    # a human contact: it grows the bond like one in the experience process
-    pop.bond += (beh.bond_gain * rm_contact * (1.0 - pop.bond)).astype(np.float32)
-    wk.contacts += rm_contact
-    pop.ti_last[rm_contact] = t
-    tally.contacts[:, CH["remote"]] += rm_contact.sum(axis=0)
-
-    lam_cross = lev.cross_sell[None, :] * plan.touch_mult[None, :] * wk.contacts
-    lam_event = lev.event_offers[None, :] * events[:, None]
-    lam = np.where(pop.has, lam_cross + lam_event, 0.0)
-    r1 = model.stream("response", 1)
-    # draw only where offers can be shown (most accounts get none in a week)
-    idx = np.flatnonzero(lam)
-    shown_f = r1.poisson(lam.ravel()[idx])
-    ev_share = (
-        lam_event.ravel()
-        if lam_event.size == lam.size
-        else np.broadcast_to(lam_event, lam.shape).ravel()
-    )[idx] / lam.ravel()[idx]
-    n_event = r1.binomial(shown_f, ev_share)
-    b_idx = idx % B
-    rel = plan.relevance[b_idx]
-    relevant_f = r1.binomial(shown_f - n_event, rel) + r1.binomial(
-        n_event, np.minimum(2 * rel, 1.0)
-    )
-    tail_f = tail.ravel()[idx // B] if tail.shape[1] == 1 else tail.ravel()[idx]
-    p_acc = np.clip(
-        beh.accept_relevant * (1.0 + lev.low_threshold_products[b_idx] * tail_f), 0.0, 1.0
-    )
-    accepted_f = r1.binomial(relevant_f, p_acc) + r1.binomial(
-        shown_f - relevant_f, beh.accept_irrelevant
-    )
-    shown = np.zeros(N * B, np.int64)
-    relevant = np.zeros(N * B, np.int64)
-    accepted = np.zeros(N * B, np.int64)
-    shown[idx], relevant[idx], accepted[idx] = shown_f, relevant_f, accepted_f
-    shown = shown.reshape(N, B) + rm_contact
-    relevant = relevant.reshape(N, B) + rm_contact
-    rm_accept = rm_contact & (r1.random((N, B)) < beh.accept_relevant)
-    accepted = accepted.reshape(N, B) + rm_accept
-    tally.offers_shown += shown.sum(axis=0)
-    tally.offers_accepted += accepted.sum(axis=0)
-    wk.offers_to_existing = shown
-    pop.sat -= (beh.wrong_offer_penalty * (shown - relevant)).astype(np.float32)
-    np.clip(pop.sat, 0.0, 1.0, out=pop.sat)
-
-    r2 = model.stream("response", 2)
-    from_need = r2.binomial(wk.served, beh.product_from_need)
-    lapse = r2.binomial(np.maximum(pop.products.astype(np.int64) - 1, 0), beh.product_lapse)
-    prod = pop.products.astype(np.int16) + accepted + from_need - lapse
-    pop.products[:] = np.where(pop.has, np.clip(prod, 1, beh.max_products), 0)
-
-    r3 = model.stream("response", 3)
-    contacted = pop.dormant & (r3.random((N, B)) < lev.reactivation[None, :] / 4.0)
-    back = contacted & (r3.random((N, B)) < beh.reactivation_success)
-    wk.reactivation_contacts = contacted.sum(axis=0)
-    pop.ti_last[back] = t
-
-    deg = np.maximum(model.degree, 1)[:, None]
-    is_primary = pop.primary[:, None] == np.arange(B)[None, :]
-    X = np.concatenate(
-        [(pop.has & (pop.sat > 0.5)).astype(np.float32), (is_primary * pop.sat).astype(np.float32)],
-        axis=1,
-    )
-    X[~pop.alive] = 0.0
-    ties = (model.adjacency @ X) / deg
-    satisfied_ties, wk.wom = ties[:, :B], ties[:, B:]
-    wk.referral = beh.referral_rate * lev.referral_bonus[None, :] / 100.0 * satisfied_ties

@@ -49,144 +49,335 @@ and leaky). Incentive openings pay the sign-up bonus, referrals the referral bon
 scene openings the partner's fee (``scene_fee * scene_partnerships[b]``).
 
 Dormancy: ``dormant = has & (t - ti_last >= dormancy_weeks)``.
+
+Implementation: one compiled pass over customers (``_switch``, numba, parallel over
+fixed chunks of rows), the per-customer rule above in the order written: review
+the primary, close, open, update dormancy. Per-bank counts are summed per chunk
+and then over chunks (integers: identical for any number of threads). Draws are
+counter-based (:mod:`sim.counter_rng`), stream ``switching``, keyed by the
+customer's stable id and the week: slot 0 holds ``(u_review, u_pick)``, slot 1
+``u_close``, slot ``2 + b`` ``(u_open, u_hunt)`` at bank ``b``.
 """
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
+from numba import types as nt
 
+from sim.counter_rng import stream_word, uniform2
 from sim.population import NEVER
+from sim.rng import STREAMS
+
+PROCESS = STREAMS.index("switching")
+#: Rows per chunk of the parallel pass (fixed: the chunks do not depend on the threads).
+CHUNK = 2048
+#: Per-bank counts of the pass, rows of ``counts``.
+CLOSES, OPENS, INCENTIVE, REFERRAL, SCENE, REACTIVATED = range(6)
+#: Scalars of the pass, in the order of ``par``.
+PAR = (
+    "primary_review",
+    "primary_scale",
+    "primary_margin",
+    "switching_ease",
+    "beta_close_satisfaction",
+    "beta_close_products",
+    "beta_close_bond",
+    "beta_close_dormant",
+    "beta_close_rewards",
+    "close_base",
+    "bonus_elasticity",
+    "open_base",
+    "beta_wom",
+    "touch_conversion",
+    "scene_conversion",
+    "platform_scene_reach",
+    "dormancy_weeks",
+)
+#: Per-bank vectors of the pass, rows of ``bank``.
+BANK = (
+    "brand",
+    "rewards",
+    "onboarding_friction",
+    "signup_bonus",
+    "prospect_rate",
+    "scene_partnerships",
+)
+
+_A = nt.Array
+_b1 = _A(nb.boolean, 1, "C")
+_b2 = _A(nb.boolean, 2, "C")
+_f4_1 = _A(nb.float32, 1, "C")
+_f4_2 = _A(nb.float32, 2, "C")
+_f8_1 = _A(nb.float64, 1, "C")
+_f8_2 = _A(nb.float64, 2, "C")
+_i1_1 = _A(nb.int8, 1, "C")
+_i1_2 = _A(nb.int8, 2, "C")
+_i2_2 = _A(nb.int16, 2, "C")
+_u4_1 = _A(nb.uint32, 1, "C")
+_i8_3 = _A(nb.int64, 3, "C")
 
 
-def primary_score(pop, rows: np.ndarray, brand: np.ndarray) -> np.ndarray:
-    """``score = sat + bond + 0.3 * log(products) - dormant + brand`` of ``rows``, per bank."""
+@nb.njit(nb.float64(_f4_2, _f4_2, _i1_2, _b2, _f8_1, nb.int64, nb.int64), cache=True, nogil=True)
+def _score(sat, bond, products, dormant, brand, n, b):
+    """``score = sat + bond + 0.3 * log(products) - dormant + brand`` of account (n, b)."""
     return (
-        pop.sat[rows]
-        + pop.bond[rows]
-        + 0.3 * np.log(np.maximum(pop.products[rows], 1))
-        - pop.dormant[rows]
-        + brand[None, :]
+        sat[n, b]
+        + bond[n, b]
+        + 0.3 * np.log(max(products[n, b], 1))
+        - (1.0 if dormant[n, b] else 0.0)
+        + brand[b]
     )
+
+
+@nb.njit(
+    nb.void(
+        _u4_1,
+        nb.uint32,
+        nb.uint32,
+        nb.int64,
+        _f8_1,
+        _f8_2,  # key, stream, week, t, par, bank
+        _b1,
+        _u4_1,
+        _f4_1,
+        _f4_1,  # alive, uid, deal, scene_user
+        _f4_2,
+        _f4_2,  # wom, referral
+        _b2,
+        _i1_2,
+        _f4_2,
+        _f4_2,
+        _f4_2,
+        _b2,
+        _b2,
+        _b2,
+        _i2_2,
+        _i2_2,
+        _i1_1,  # state
+        _i1_2,
+        _i8_3,  # opened (0 no, 1 organic, 2 incentive), counts per chunk
+    ),
+    cache=True,
+    nogil=True,
+    parallel=True,
+)
+def _switch(
+    key, stream, week, t, par, bank,
+    alive, uid, deal, scene_user, wom, referral,
+    has, products, sat, bond, points, incentive, hunter, dormant, ti_open, ti_last, primary,
+    opened, counts,
+):  # fmt: skip
+    """The switching rule of every customer (see the module docstring)."""
+    N, B = has.shape
+    review, scale, margin, sw_ease = par[0], par[1], par[2], par[3]
+    b_sat, b_prod, b_bond, b_dorm, b_rew, close_base = (
+        par[4],
+        par[5],
+        par[6],
+        par[7],
+        par[8],
+        par[9],
+    )
+    bonus_el, open_base, beta_wom, touch_conv, scene_conv, reach = (
+        par[10], par[11], par[12], par[13], par[14], par[15],
+    )  # fmt: skip
+    dormancy_weeks = par[16]
+    brand, rewards, friction, signup, prospect, scenes = (
+        bank[0], bank[1], bank[2], bank[3], bank[4], bank[5],
+    )  # fmt: skip
+    ease = np.exp(sw_ease)
+    for c in nb.prange(counts.shape[0]):
+        for n in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
+            for b in range(B):
+                opened[n, b] = 0
+            if alive[n]:
+                u_review, u_pick = uniform2(key, stream, uid[n], week, 0)
+                u_close = uniform2(key, stream, uid[n], week, 1)[0]
+                # primary: a logit over the held banks, the incumbent favoured by the margin
+                if u_review < review:
+                    cur = primary[n]
+                    vmax = -np.inf
+                    for b in range(B):
+                        if has[n, b]:
+                            v = scale * (
+                                _score(sat, bond, products, dormant, brand, n, b)
+                                + (margin if b == cur else 0.0)
+                            )
+                            vmax = max(vmax, v)
+                    total = 0.0
+                    for b in range(B):
+                        if has[n, b]:
+                            v = scale * (
+                                _score(sat, bond, products, dormant, brand, n, b)
+                                + (margin if b == cur else 0.0)
+                            )
+                            total += np.exp(v - vmax)
+                    target = u_pick * total
+                    cdf = 0.0
+                    pick = 0
+                    for b in range(B):
+                        if has[n, b]:
+                            v = scale * (
+                                _score(sat, bond, products, dormant, brand, n, b)
+                                + (margin if b == cur else 0.0)
+                            )
+                            cdf += np.exp(v - vmax)
+                        if cdf < target:
+                            pick += 1
+                    primary[n] = min(pick, B - 1)
+                # full switching: any held account of a customer holding two or more
+                held = 0
+                top1 = -np.inf
+                top2 = -np.inf
+                for b in range(B):
+                    if has[n, b]:
+                        held += 1
+                        s = nb.float64(sat[n, b])
+                        if s > top1:
+                            top1, top2 = s, top1
+                        elif s > top2:
+                            top2 = s
+                if held >= 2:
+                    left = 0
+                    for b in range(B):
+                        if has[n, b]:
+                            s = nb.float64(sat[n, b])
+                            best_other = top2 if s >= top1 else top1
+                            L = (
+                                sw_ease
+                                + b_sat * (best_other - s)
+                                - b_prod * (products[n, b] - 1)
+                                - b_bond * bond[n, b]
+                                + (b_dorm if dormant[n, b] else 0.0)
+                                - b_rew * rewards[b] * deal[n]
+                                - brand[b]
+                            )
+                            p_close = 1.0 - np.exp(-close_base * np.exp(min(L, 20.0)))
+                            if u_close < p_close:
+                                opened[n, b] = -1  # marks closing (reset below)
+                            else:
+                                left += 1
+                    if left == 0:  # closing them all keeps the primary
+                        opened[n, primary[n]] = 0
+                    lost = opened[n, primary[n]] == -1
+                    for b in range(B):
+                        if opened[n, b] == -1:
+                            has[n, b] = False
+                    if lost:  # the best-scoring remaining bank becomes primary
+                        best, arg = -np.inf, 0
+                        for b in range(B):
+                            if has[n, b]:
+                                sc = _score(sat, bond, products, dormant, brand, n, b)
+                                if sc > best:
+                                    best, arg = sc, b
+                        primary[n] = arg
+                    for b in range(B):
+                        if opened[n, b] == -1:
+                            products[n, b] = 0
+                            points[n, b] = 0.0
+                            dormant[n, b] = False
+                            incentive[n, b] = False
+                            hunter[n, b] = False
+                            counts[c, CLOSES, b] += 1
+                # partial switching: competing hazards at each bank not held
+                in_scene = scene_user[n] < reach
+                for b in range(B):
+                    if has[n, b] or opened[n, b] == -1:
+                        continue
+                    fr = friction[b]
+                    bonus = 1.0 + bonus_el * signup[b] * deal[n]
+                    h_org = ease * (1.0 - 0.5 * fr) * (open_base + beta_wom * wom[n, b])
+                    h_org = min(max(h_org, 0.0), 1.0)
+                    h_touch = 1.0 - np.exp(-prospect[b] * touch_conv * ease * bonus * (1.0 - fr))
+                    h_scene = (
+                        scene_conv
+                        * ease
+                        * scenes[b]
+                        * bonus
+                        * (1.0 - 0.5 * fr)
+                        * (1.0 if in_scene else 0.0)
+                    )
+                    h_ref = ease * referral[n, b]
+                    ct = min(max(h_touch, 0.0), 1.0)
+                    cs = min(max(h_scene, 0.0), 1.0)
+                    cr = min(max(h_ref, 0.0), 1.0)
+                    p_inc = 1.0 - (1.0 - ct) * (1.0 - cs) * (1.0 - cr)
+                    P = 1.0 - (1.0 - h_org) * (1.0 - p_inc)
+                    u_open, u_hunt = uniform2(key, stream, uid[n], week, 2 + b)
+                    if u_open >= P:
+                        continue
+                    # the incentive part of P splits into referral, then scene, then touch
+                    inc_cut = P * p_inc / max(h_org + p_inc, 1e-12)
+                    is_inc = u_open < inc_cut
+                    h_all = max(h_touch + h_scene + h_ref, 1e-12)
+                    is_ref = is_inc and u_open < inc_cut * (cr / h_all)
+                    is_scene = is_inc and not is_ref and u_open < inc_cut * ((cr + cs) / h_all)
+                    has[n, b] = True
+                    products[n, b] = 1
+                    sat[n, b] = 0.5
+                    bond[n, b] = 0.0
+                    points[n, b] = 0.0
+                    dormant[n, b] = False
+                    incentive[n, b] = is_inc
+                    # bonus hunters: the part of an incentive opening due to the bonus alone
+                    hunter[n, b] = is_inc and u_hunt < 1.0 - 1.0 / bonus
+                    ti_open[n, b] = t
+                    ti_last[n, b] = t
+                    opened[n, b] = 2 if is_inc else 1
+                    counts[c, OPENS, b] += 1
+                    counts[c, INCENTIVE, b] += 1 if is_inc else 0
+                    counts[c, REFERRAL, b] += 1 if is_ref else 0
+                    counts[c, SCENE, b] += 1 if is_scene else 0
+                for b in range(B):
+                    if opened[n, b] == -1:
+                        opened[n, b] = 0
+            # dormancy (every row: a free row holds no account)
+            for b in range(B):
+                was = dormant[n, b]
+                now = (
+                    has[n, b]
+                    and ti_last[n, b] != NEVER
+                    and t - nb.int64(ti_last[n, b]) >= dormancy_weeks
+                )
+                dormant[n, b] = now
+                if was and has[n, b] and not now:
+                    counts[c, REACTIVATED, b] += 1
 
 
 def run(model) -> None:
-    """Re-choose primaries, close and open accounts, update dormancy."""
+    """Re-choose primaries, close and open accounts, update dormancy (one compiled pass)."""
     pop, p, wk, tally, t = model.pop, model.p, model.week, model.tally, model.t
     beh, lev, env = p.beh, p.lev, p.env
     N, B = pop.has.shape
-    rng = model.stream("switching")
-    # one draw per customer for all its accounts: closings come in clean-ups
-    u_close = rng.random(N, dtype=np.float32)[:, None]
-    u_open = rng.random((N, B), dtype=np.float32)
-    rows = np.arange(N)
-    u_review = model.stream("switching", 1).random(N, dtype=np.float32)
-    u_pick = model.stream("switching", 2).random(N, dtype=np.float32)
-
-    # primary bank: reviewed now and then, chosen by a logit over held banks
-    rev = np.flatnonzero(pop.alive & (u_review < beh.primary_review))
-    if rev.size:
-        has_r = pop.has[rev]
-        score = primary_score(pop, rev, p.brand)
-        score[np.arange(rev.size), pop.primary[rev]] += beh.primary_margin
-        v = np.where(has_r, beh.primary_scale * score, -np.inf)
-        w = np.exp(v - v.max(axis=1, keepdims=True))
-        cdf = np.cumsum(w, axis=1)
-        pick = (cdf < (u_pick[rev] * cdf[:, -1])[:, None]).sum(axis=1)
-        pop.primary[rev] = np.minimum(pick, B - 1).astype(pop.primary.dtype)
-
-    # full switching
-    sat_m = np.where(pop.has, pop.sat, -np.inf)
-    top2 = -np.partition(-sat_m, 1, axis=1)[:, :2] if B > 1 else np.stack([sat_m[:, 0]] * 2, 1)
-    best_other = np.where(sat_m >= top2[:, :1], top2[:, 1:2], top2[:, :1])
-    best_other = np.where(np.isfinite(best_other), best_other, pop.sat)  # no alternative
-    L = (
-        beh.switching_ease
-        + beh.beta_close_satisfaction * (best_other - pop.sat)
-        - beh.beta_close_products * (pop.products - 1)
-        - beh.beta_close_bond * pop.bond
-        + beh.beta_close_dormant * pop.dormant
-        - beh.beta_close_rewards * lev.rewards[None, :] * pop.deal[:, None]
-        - p.brand[None, :]
-    )
-    p_close = 1.0 - np.exp(-beh.close_base * np.exp(np.minimum(L, 20.0)))
-    is_primary = pop.primary[:, None] == np.arange(B)[None, :]
-    eligible = pop.has & (pop.has.sum(axis=1) >= 2)[:, None]
-    close = eligible & (u_close < p_close)
-    # a customer keeps at least one account: closing them all keeps the primary
-    none_left = ~(pop.has & ~close).any(axis=1)
-    close[none_left] &= ~is_primary[none_left]
-    pop.has[close] = False
-    lost = np.flatnonzero(close[rows, pop.primary])
-    if lost.size:  # the primary closed: the best-scoring remaining bank becomes primary
-        sc = primary_score(pop, lost, p.brand)
-        pop.primary[lost] = np.argmax(np.where(pop.has[lost], sc, -np.inf), axis=1)
-    pop.products[close] = 0
-    pop.points[close] = 0.0
-    pop.dormant[close] = False
-    pop.incentive[close] = False
-    pop.hunter[close] = False
-    tally.closes += close.sum(axis=0)
-
-    # partial switching
-    friction = lev.onboarding_friction[None, :]
-    ease = float(np.exp(beh.switching_ease))
-    bonus = 1.0 + beh.bonus_elasticity * lev.signup_bonus[None, :] * pop.deal[:, None]
-    h_org = ease * (1.0 - 0.5 * friction) * (beh.open_base + beh.beta_wom * wk.wom)
-    h_touch = 1.0 - np.exp(
-        -wk.plan.prospect_rate[None, :] * beh.touch_conversion * ease * bonus * (1.0 - friction)
-    )
-    in_scene = (pop.scene_user < env.platform_scene_reach)[:, None]
-    h_scene = (
-        beh.scene_conversion
-        * ease
-        * lev.scene_partnerships[None, :]
-        * bonus
-        * (1.0 - 0.5 * friction)
-        * in_scene
-    )
-    h_ref = ease * wk.referral
-    p_inc = 1.0 - (1.0 - np.clip(h_touch, 0, 1)) * (1.0 - np.clip(h_scene, 0, 1)) * (
-        1.0 - np.clip(h_ref, 0, 1)
-    )
-    h_org = np.clip(h_org, 0.0, 1.0)
-    P = 1.0 - (1.0 - h_org) * (1.0 - p_inc)
-    can = pop.alive[:, None] & ~pop.has & ~close
-    opened = can & (u_open < P)
-    inc_share = p_inc / np.maximum(h_org + p_inc, 1e-12)
-    incentive = opened & (u_open < P * inc_share)
-    h_all = np.maximum(h_touch + h_scene + h_ref, 1e-12)
-    ref_part = np.clip(h_ref, 0, 1) / h_all
-    scene_part = np.clip(h_scene, 0, 1) / h_all
-    # the incentive interval of u_open splits into referral, then scene, then touch
-    referral = incentive & (u_open < P * inc_share * ref_part)
-    via_scene = incentive & ~referral & (u_open < P * inc_share * (ref_part + scene_part))
-    pop.has[opened] = True
-    pop.products[opened] = 1
-    pop.sat[opened] = 0.5
-    pop.bond[opened] = 0.0
-    pop.points[opened] = 0.0
-    pop.dormant[opened] = False
-    pop.incentive[opened] = incentive[opened]
-    # bonus hunters: the part of an incentive opening that is due to the bonus alone
-    inc_n, inc_b = np.nonzero(incentive)
-    hunt_share = 1.0 - 1.0 / bonus[inc_n, inc_b]
-    hunt = model.stream("switching", 3).random(inc_n.size) < hunt_share
-    pop.hunter[opened] = False
-    pop.hunter[inc_n[hunt], inc_b[hunt]] = True
-    pop.ti_open[opened] = t
-    pop.ti_last[opened] = t
-    tally.opens += opened.sum(axis=0)
-    tally.opens_incentive += incentive.sum(axis=0)
-    n_inc = incentive.sum(axis=0)
-    n_ref = referral.sum(axis=0)
-    tally.bonus_paid += n_inc * lev.signup_bonus
-    tally.referral_paid += n_ref * lev.referral_bonus
-    tally.acquisition_spend += via_scene.sum(axis=0) * lev.scene_partnerships * beh.scene_fee
+    scalar = {k: getattr(env if k == "platform_scene_reach" else beh, k) for k in PAR}
+    par = np.array([float(scalar[k]) for k in PAR], dtype=np.float64)
+    vec = {
+        "brand": p.brand,
+        "rewards": lev.rewards,
+        "onboarding_friction": lev.onboarding_friction,
+        "signup_bonus": lev.signup_bonus,
+        "prospect_rate": wk.plan.prospect_rate,
+        "scene_partnerships": lev.scene_partnerships,
+    }
+    bank = np.ascontiguousarray(np.stack([np.asarray(vec[k], np.float64) for k in BANK]))
+    opened = np.empty((N, B), np.int8)
+    counts = np.zeros(((N + CHUNK - 1) // CHUNK, 6, B), np.int64)
+    _switch(
+        model.streams.counter_key, stream_word(PROCESS, 0), np.uint32(t + 1), t, par, bank,
+        pop.alive, pop.uid, pop.deal, pop.scene_user,
+        np.ascontiguousarray(wk.wom, np.float32), np.ascontiguousarray(wk.referral, np.float32),
+        pop.has, pop.products, pop.sat, pop.bond, pop.points, pop.incentive, pop.hunter,
+        pop.dormant, pop.ti_open, pop.ti_last, pop.primary,
+        opened, counts,
+    )  # fmt: skip
+    total = counts.sum(axis=0)
+    tally.closes += total[CLOSES]
+    tally.opens += total[OPENS]
+    tally.opens_incentive += total[INCENTIVE]
+    tally.bonus_paid += total[INCENTIVE] * lev.signup_bonus
+    tally.referral_paid += total[REFERRAL] * lev.referral_bonus
+    tally.acquisition_spend += total[SCENE] * lev.scene_partnerships * beh.scene_fee
+    tally.reactivations += total[REACTIVATED]
     nz_n, nz_b = np.nonzero(opened)
-    model.record_openings(nz_n, nz_b, incentive[nz_n, nz_b])
-
-    # dormancy
-    was = pop.dormant.copy()
-    since = t - pop.ti_last.astype(np.int32)
-    pop.dormant[:] = pop.has & (pop.ti_last != NEVER) & (since >= beh.dormancy_weeks)
-    tally.reactivations += (was & pop.has & ~pop.dormant).sum(axis=0)
+    model.record_openings(nz_n, nz_b, opened[nz_n, nz_b] == 2)
