@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from numba import types as nt
 
 from sim.counter_rng import normal2, stream_word
+from sim.nbtypes import _b2, _f4_1, _f4_2, _f8_1, _i4_1, _i4_2, _u4_1
 from sim.rng import STREAMS
 
 PROCESS = STREAMS.index("experience")
@@ -52,15 +52,6 @@ PAR = (
     "bond_decay",
     "habit_rate",
 )
-
-_A = nt.Array
-_b2 = _A(nb.boolean, 2, "C")
-_f4_1 = _A(nb.float32, 1, "C")
-_f4_2 = _A(nb.float32, 2, "C")
-_f8_1 = _A(nb.float64, 1, "C")
-_i4_1 = _A(nb.int32, 1, "C")
-_i4_2 = _A(nb.int32, 2, "C")
-_u4_1 = _A(nb.uint32, 1, "C")
 
 
 @nb.njit(

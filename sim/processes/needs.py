@@ -34,27 +34,15 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from numba import types as nt
 
 from sim.counter_rng import binomial, poisson, stream_word, uniform2
+from sim.nbtypes import _b1, _b2, _f4_1, _f4_2, _f8_1, _i1_1, _i1_2, _i4_2, _i8_2, _u4_1
 from sim.population import CH
 from sim.rng import STREAMS
 
 PROCESS = STREAMS.index("needs")
 #: Rows per chunk of the parallel pass (fixed: the chunks do not depend on the threads).
 CHUNK = 2048
-
-_A = nt.Array
-_b1 = _A(nb.boolean, 1, "C")
-_b2 = _A(nb.boolean, 2, "C")
-_f4_1 = _A(nb.float32, 1, "C")
-_f4_2 = _A(nb.float32, 2, "C")
-_f8_1 = _A(nb.float64, 1, "C")
-_i1_1 = _A(nb.int8, 1, "C")
-_i1_2 = _A(nb.int8, 2, "C")
-_i4_2 = _A(nb.int32, 2, "C")
-_i8_2 = _A(nb.int64, 2, "C")
-_u4_1 = _A(nb.uint32, 1, "C")
 
 
 @nb.njit(

@@ -45,9 +45,24 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from numba import types as nt
 
 from sim.counter_rng import binomial, poisson, stream_word, uniform2
+from sim.nbtypes import (
+    _b1,
+    _b2,
+    _f4_1,
+    _f4_2,
+    _f8_1,
+    _f8_2,
+    _i1_1,
+    _i1_2,
+    _i2_2,
+    _i4_1,
+    _i4_2,
+    _i8_1,
+    _i8_3,
+    _u4_1,
+)
 from sim.population import CH
 from sim.rng import STREAMS
 
@@ -78,22 +93,6 @@ BANK = (
     "low_threshold_products",
     "reactivation",
 )
-
-_A = nt.Array
-_b1 = _A(nb.boolean, 1, "C")
-_b2 = _A(nb.boolean, 2, "C")
-_f4_1 = _A(nb.float32, 1, "C")
-_f4_2 = _A(nb.float32, 2, "C")
-_f8_1 = _A(nb.float64, 1, "C")
-_f8_2 = _A(nb.float64, 2, "C")
-_i1_1 = _A(nb.int8, 1, "C")
-_i1_2 = _A(nb.int8, 2, "C")
-_i2_2 = _A(nb.int16, 2, "C")
-_i4_1 = _A(nb.int32, 1, "C")
-_i4_2 = _A(nb.int32, 2, "C")
-_i8_1 = _A(nb.int64, 1, "C")
-_u4_1 = _A(nb.uint32, 1, "C")
-_i8_3 = _A(nb.int64, 3, "C")
 
 
 @nb.njit(

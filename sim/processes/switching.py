@@ -63,9 +63,9 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from numba import types as nt
 
 from sim.counter_rng import stream_word, uniform2
+from sim.nbtypes import _b1, _b2, _f4_1, _f4_2, _f8_1, _f8_2, _i1_1, _i1_2, _i2_2, _i8_3, _u4_1
 from sim.population import NEVER
 from sim.rng import STREAMS
 
@@ -103,19 +103,6 @@ BANK = (
     "prospect_rate",
     "scene_partnerships",
 )
-
-_A = nt.Array
-_b1 = _A(nb.boolean, 1, "C")
-_b2 = _A(nb.boolean, 2, "C")
-_f4_1 = _A(nb.float32, 1, "C")
-_f4_2 = _A(nb.float32, 2, "C")
-_f8_1 = _A(nb.float64, 1, "C")
-_f8_2 = _A(nb.float64, 2, "C")
-_i1_1 = _A(nb.int8, 1, "C")
-_i1_2 = _A(nb.int8, 2, "C")
-_i2_2 = _A(nb.int16, 2, "C")
-_u4_1 = _A(nb.uint32, 1, "C")
-_i8_3 = _A(nb.int64, 3, "C")
 
 
 @nb.njit(nb.float64(_f4_2, _f4_2, _i1_2, _b2, _f8_1, nb.int64, nb.int64), cache=True, nogil=True)
