@@ -116,7 +116,7 @@ class Trackers:
                 "incentive_spend": tally.bonus_paid + tally.referral_paid + tally.rewards_paid,
                 "app_visits": tally.app_visits.copy(),
                 "gave_up": tally.gave_up.copy(),
-                "holders": pop.has.sum(axis=0),
+                "holders": m.census["customers"].copy(),
             }
         )
 

@@ -14,6 +14,7 @@ import mesa
 import numba
 import numpy as np
 
+from sim.census import census
 from sim.config import CHANNELS, Config, Levers
 from sim.measure import Trackers
 from sim.memory import keep_freed_memory
@@ -254,18 +255,14 @@ class BankingMarket(mesa.Model):
 
     def _record(self) -> None:
         pop, tally, t = self.pop, self.tally, self.t
+        self.census = cen = census(pop, t)  # the week's stocks in one pass (sim/census.py)
         self.trackers.end_week()
-        has = pop.has
-        alive = pop.alive
-        customers = has.sum(axis=0)
-        active = (has & (pop.ti_last >= t - 3)).sum(axis=0)
-        mau = (has & (pop.ti_app >= t - 3)).sum(axis=0)
-        primary = np.bincount(pop.primary[alive], minlength=pop.n_banks)
-        dormant = (has & pop.dormant).sum(axis=0)
-        products = np.where(has, pop.products, 0).sum(axis=0)
+        customers = cen["customers"]
+        active, mau, primary = cen["active_4w"], cen["app_mau"], cen["primary"]
+        dormant, products = cen["dormant"], cen["products"]
         with np.errstate(invalid="ignore", divide="ignore"):
-            sat = np.where(has, pop.sat, 0).sum(axis=0) / customers
-            bond = np.where(has, pop.bond, 0).sum(axis=0) / customers
+            sat = cen["sat_sum"] / customers
+            bond = cen["bond_sum"] / customers
         for bank in self.bank_list:
             b = bank.index
             k = {
@@ -296,8 +293,7 @@ class BankingMarket(mesa.Model):
                 k[f"contacts_{cname}"] = int(tally.contacts[b, c])
             bank.kpi = k
         bank_pay = int(tally.bank_payments.sum())
-        n_alive = int(alive.sum())
-        multi = ((pop.ti_last >= t - 12) & alive[:, None]).sum(axis=1) >= 2
+        n_alive = cen["alive"]
         self.platform.kpi = {"payments": tally.platform_payments}
         self.market_kpi = {
             "customers": n_alive,
@@ -309,10 +305,10 @@ class BankingMarket(mesa.Model):
             "bank_payments": bank_pay,
             "platform_payments": int(tally.platform_payments),
             "bank_payment_share": bank_pay / max(bank_pay + tally.platform_payments, 1),
-            "multi_bank_13w": float(multi.sum() / max(n_alive, 1)),
+            "multi_bank_13w": float(cen["multi_13w"] / max(n_alive, 1)),
             "needs": tally.needs_drawn,
-            "mean_digital": float(pop.digital[alive].mean()) if n_alive else float("nan"),
-            "app_adoption": float(pop.adopted[alive].mean()) if n_alive else float("nan"),
+            "mean_digital": cen["digital_sum"] / n_alive if n_alive else float("nan"),
+            "app_adoption": cen["adopted"] / n_alive if n_alive else float("nan"),
             "adoptions": tally.adoptions,
             "adoption_lapses": tally.lapses,
             **{f"contacts_{c}": int(tally.contacts[:, i].sum()) for i, c in enumerate(CHANNELS)},

@@ -140,3 +140,25 @@ def test_results_identical_at_one_and_two_threads():
     assert np.array_equal(
         np.array(list(a.outcomes.values())), np.array(list(b.outcomes.values())), equal_nan=True
     )
+
+
+def test_census_matches_the_array_formulas(market):
+    """The weekly census pass gives the stocks the NumPy reductions give."""
+    from sim.census import census
+
+    pop, t = market.pop, market.t
+    c = census(pop, t)
+    has, alive = pop.has, pop.alive
+    assert np.array_equal(c["customers"], has.sum(axis=0))
+    assert np.array_equal(c["primary"], np.bincount(pop.primary[alive], minlength=pop.n_banks))
+    assert np.array_equal(c["active_4w"], (has & (pop.ti_last >= t - 3)).sum(axis=0))
+    assert np.array_equal(c["app_mau"], (has & (pop.ti_app >= t - 3)).sum(axis=0))
+    assert np.array_equal(c["dormant"], (has & pop.dormant).sum(axis=0))
+    assert np.array_equal(c["products"], np.where(has, pop.products, 0).sum(axis=0))
+    assert np.allclose(c["sat_sum"], np.where(has, pop.sat, 0).astype(float).sum(axis=0))
+    assert np.allclose(c["bond_sum"], np.where(has, pop.bond, 0).astype(float).sum(axis=0))
+    multi = (((pop.ti_last >= t - 12) & alive[:, None]).sum(axis=1) >= 2).sum()
+    assert c["alive"] == alive.sum() and c["multi_13w"] == multi
+    assert c["adopted"] == pop.adopted[alive].sum() > 0
+    assert np.isclose(c["digital_sum"], pop.digital[alive].astype(float).sum())
+    assert 0 < c["multi_13w"] < c["alive"]
