@@ -33,8 +33,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 from benchmarks.machine import MALLOC_DEFAULTS, ONE_THREAD, Load, describe, other_jobs
 
 PY = sys.executable
@@ -69,7 +67,12 @@ def section_per_agent(
     sizes, weeks_vec: int, weeks_pa: dict, agree_n: int, agree_weeks: int, seeds: int
 ) -> None:
     """1. Real model vs per-agent Mesa on the same market and the same rules."""
-    from benchmarks.per_agent_mesa import PerAgentMarket, build_vector, vector_summary
+    from benchmarks.per_agent_mesa import (
+        PerAgentMarket,
+        agreement,
+        build_vector,
+        print_agreement,
+    )
 
     print("\n== 1. Real model vs per-agent Mesa (needs, choice, experience, switching)")
     print(
@@ -112,35 +115,9 @@ def section_per_agent(
         )
         out["throughput"].append(row)
 
-    vs, ps = [], []
-    for s in range(1, 1 + seeds):
-        m = build_vector(agree_n, agree_weeks, seed=s)
-        m.run_model()
-        vs.append(vector_summary(m))
-        pa = PerAgentMarket(build_vector(agree_n, agree_weeks, seed=s), seed=1000 + s)
-        for _ in range(agree_weeks):
-            pa.step()
-        ps.append(pa.summary())
-    print(
-        f"   aggregates after {agree_weeks} weeks at {agree_n:,} customers over {seeds} seeds "
-        "(the same starting populations; independent draws): mean (sd over seeds)"
-    )
-    worst = 0.0
-    for k in vs[0]:
-        a, b = np.array([v[k] for v in vs]), np.array([p[k] for p in ps])
-        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-        z = (a.mean() - b.mean()) / se if se > 0 else 0.0
-        worst = max(worst, abs(z))
-        out["agreement"][k] = {"real": a.tolist(), "per_agent": b.tolist(), "z": z}
-        print(
-            f"     {k:27s} real {a.mean():9.4f} ({a.std(ddof=1):.4f})   per-agent "
-            f"{b.mean():9.4f} ({b.std(ddof=1):.4f})   diff {a.mean() - b.mean():+.4f} = "
-            f"{z:+.2f} standard errors"
-        )
-    print(
-        f"   largest difference {worst:.2f} standard errors (Welch; over {len(vs[0])} "
-        "aggregates, up to about 2.5 is what sampling noise alone gives)"
-    )
+    res = agreement(agree_n, agree_weeks, seeds)
+    out["agreement"] = res
+    print_agreement(res, agree_n, agree_weeks, seeds)
 
 
 # --------------------------------------------------------------------------- 2
