@@ -66,7 +66,14 @@ def _others(load: float) -> str:
 def section_per_agent(
     sizes, weeks_vec: int, weeks_pa: dict, agree_n: int, agree_weeks: int, seeds: int
 ) -> None:
-    """1. Real model vs per-agent Mesa on the same market and the same rules."""
+    """1. Real model vs per-agent Mesa on the same market and the same rules.
+
+    Both run in this interpreter on one thread (numba's compiled passes would
+    otherwise use every core against the twin's one), after a warm-up run that
+    loads or compiles the passes.
+    """
+    import numba
+
     from benchmarks.per_agent_mesa import (
         PerAgentMarket,
         agreement,
@@ -78,9 +85,13 @@ def section_per_agent(
     print(
         "   same composed config and starting population; the real model runs every "
         "process (the others' rates set to zero: 'core'), and also the full default "
-        "rules ('full'); target: real >= 100x per-agent at 100,000"
+        "rules ('full'); one thread each; target: real >= 100x per-agent at 100,000"
     )
     out = RESULTS.setdefault("per_agent", {"throughput": [], "agreement": {}})
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    for core in (True, False):  # warm-up: compiled passes loaded before any timing
+        build_vector(1_000, 1, seed=1, core=core).run_model()
     for n in sizes:
         row = {"n": n}
         for label, core in (("core", True), ("full", False)):
@@ -115,6 +126,7 @@ def section_per_agent(
         )
         out["throughput"].append(row)
 
+    numba.set_num_threads(threads)
     res = agreement(agree_n, agree_weeks, seeds)
     out["agreement"] = res
     print_agreement(res, agree_n, agree_weeks, seeds)
