@@ -32,6 +32,14 @@ does not change them). Every (draw, seed) has its own spun-up market (cached by
 :mod:`sim.spinup`, keyed by the market's parameters). The aggregation pairs runs
 within a (draw, seed): :mod:`sim.analysis.uncertainty`.
 
+Launching (issue 14's experiment overhead; ``python -m benchmarks.experiment_overhead``
+measures it): Hydra composes every job's config twice, once in this process to check
+the sweep before launching and once in the job; this command checks only the jobs that
+carry each override once (:func:`validate_covering`: 15 of the default's 55). With the
+joblib launcher and more than one worker, the worker pool is started when the multirun
+starts (:func:`start_workers`), so the workers import the lab while the sweep is being
+checked, and the report's plots are drawn in those workers when the runs are done.
+
 Folders: a new experiment's folder (``<time>-<name>``) is created exclusively; when
 two experiments start in the same second the second gets ``<time>-<name>-2``.
 While an experiment works on its folder it holds ``experiment.lock`` there
@@ -44,6 +52,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -297,6 +307,142 @@ def _experiment_source(config: DictConfig) -> str:
     return f"configs/experiment/{name}.yaml" if name else "the experiment config"
 
 
+# --------------------------------------------------------------------------- launching
+
+
+def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
+    """The jobs of a sweep batch that together carry each of its overrides at least once.
+
+    The first job, then every job that brings an override (``strategy=rewards``,
+    ``seed=3``...) no job before it had: 15 of the default experiment's 55 jobs.
+    """
+    seen: set[str] = set()
+    out: list[Sequence[str]] = []
+    for overrides in batch:
+        if not out or not seen.issuperset(overrides):
+            out.append(overrides)
+            seen.update(overrides)
+    return out
+
+
+def validate_covering(sweeper: Any, batch: Sequence[Sequence[str]]) -> None:
+    """Hydra's check that a batch's jobs compose, on :func:`covering_jobs` of it.
+
+    Replaces ``BasicSweeper.validate_batch_is_legal`` in the experiment command (see
+    :func:`main`): Hydra composes every job's config in the parent before launching
+    and again in the job, serially before the first job starts (55 compositions of
+    about 0.1-0.2 s each for the default experiment). Composing each override once
+    still stops a bad value or a missing config file before any run starts; every
+    job composes its own config anyway. Then waits for the workers started by
+    :func:`start_workers` (their start-up overlaps these compositions).
+    """
+    ctx = getattr(sweeper, "hydra_context", None)
+    loader = ctx.config_loader if ctx is not None else sweeper.config_loader
+    for overrides in covering_jobs(batch):
+        loader.load_sweep_config(master_config=sweeper.config, sweep_overrides=list(overrides))
+    warming, _WARMING[:] = list(_WARMING), []
+    for thread in warming:
+        thread.join(timeout=120)
+
+
+#: The thread starting the worker pool (joined before the launch).
+_WARMING: list[threading.Thread] = []
+
+
+def _warm_worker() -> int:
+    """Run in each new worker: import what every job needs (Hydra, the model, numba)."""
+    import sim.__main__  # the task function's module
+    import sim.analysis.figures
+    import sim.run  # noqa: F401  (the model, numba)
+
+    return os.getpid()
+
+
+def _import_analysis() -> None:
+    """Import what the aggregation needs (in the parent, while the workers start)."""
+    import sim.analysis.compare
+    import sim.analysis.report  # noqa: F401
+
+
+def launcher_settings(config: DictConfig) -> dict[str, Any] | None:
+    """The ``joblib.Parallel`` arguments Hydra's joblib launcher will use; None for others."""
+    launcher = config.hydra.get("launcher") or {}
+    if not str(launcher.get("_target_", "")).endswith("JoblibLauncher"):
+        return None
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+
+    settings = OmegaConf.to_container(launcher, resolve=True)
+    settings.pop("_target_", None)
+    settings["backend"] = "loky"  # as the launcher does
+    process_joblib_cfg(settings)
+    return settings
+
+
+def start_workers(config: DictConfig) -> threading.Thread | None:
+    """Start the joblib launcher's worker pool now, in a thread; None if there is none.
+
+    Hydra's joblib launcher starts its loky workers only once every job's config has
+    been composed, and each worker then imports the lab (some seconds) before its
+    first job. Started here with the launcher's own arguments, the pool is loky's
+    reusable executor that the launcher's ``joblib.Parallel`` then finds ready: the
+    workers import while the parent checks the sweep. A pool that cannot be started
+    here is left to the launcher.
+    """
+    try:
+        settings = launcher_settings(config)
+        if settings is None:
+            return None
+        from joblib import Parallel, delayed, effective_n_jobs
+
+        n = effective_n_jobs(settings.get("n_jobs", -1))
+        if n <= 1:
+            return None
+    except Exception:  # the launcher reports its own configuration errors
+        return None
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):
+            Parallel(**settings)(delayed(_warm_worker)() for _ in range(n))
+        with contextlib.suppress(Exception):
+            _import_analysis()
+
+    thread = threading.Thread(target=warm, name="experiment-workers", daemon=True)
+    thread.start()
+    _WARMING.append(thread)
+    return thread
+
+
+def plot_workers(config: DictConfig) -> dict[str, Any] | None:
+    """The ``joblib.Parallel`` arguments to draw the report's plots in the launcher's workers.
+
+    Only with the joblib launcher running more than one worker (they are still up when
+    the multirun ends: loky keeps them for reuse); None otherwise (drawn in this process).
+    """
+    try:
+        settings = launcher_settings(config)
+        if settings is None:
+            return None
+        from joblib import effective_n_jobs
+
+        return settings if effective_n_jobs(settings.get("n_jobs", -1)) > 1 else None
+    except Exception:
+        return None
+
+
+def stop_workers() -> None:
+    """End the idle worker pool now (killing its workers) rather than at the process's exit.
+
+    loky shuts the pool down gracefully at exit, each worker tearing its interpreter
+    down (about a second); the experiment's report is written by then.
+    """
+    with contextlib.suppress(Exception):
+        from joblib.externals.loky import reusable_executor
+
+        executor = reusable_executor._executor  # None when no pool was started
+        if executor is not None:
+            executor.shutdown(wait=False, kill_workers=True)
+
+
 class AggregateCallback(Callback):
     """Guards the experiment folder at the start and aggregates it at the end."""
 
@@ -343,6 +489,7 @@ class AggregateCallback(Callback):
             # before any run starts.
             print(f"error: {err}", file=sys.stderr, flush=True)
             os._exit(2 if isinstance(err, ConfigError) else 1)
+        start_workers(config)
         if show_progress:
             from sim import progress
 
@@ -362,7 +509,8 @@ class AggregateCallback(Callback):
             baseline = str(config.get("experiment", {}).get("baseline", "baseline"))
             heads = headlines.from_config(config.get("experiment"), _experiment_source(config))
             try:
-                report = aggregate(sweep, baseline=baseline, headlines=heads)
+                parallel = plot_workers(config)
+                report = aggregate(sweep, baseline=baseline, headlines=heads, parallel=parallel)
                 print_summary(sweep, report, baseline, heads)
             except Exception as err:  # Hydra would turn this into a warning: record it
                 AGGREGATION_ERRORS.append(
@@ -374,6 +522,7 @@ class AggregateCallback(Callback):
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
+            stop_workers()
 
     def _stop_progress(self) -> None:
         """Stop the progress display (its final line); it never raises into Hydra."""
@@ -399,8 +548,12 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    from sim import experiment as this  # the callback's module (this file may run as __main__)
     from sim.__main__ import main as sim_main
 
+    BasicSweeper.validate_batch_is_legal = this.validate_covering  # this command's sweeps only
     sys.argv = [sys.argv[0], *args]
     sim_main()
     from sim import experiment  # the callback's module (this file may run as __main__)

@@ -442,3 +442,20 @@ def test_the_report_does_not_import_the_aggregation():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_plots_drawn_in_worker_processes_are_the_same(tmp_path):
+    """write_plots in joblib workers (as an experiment does) writes the PNGs drawn in-process."""
+    from sim.analysis.figures import write_plots
+
+    exp = make_experiment(tmp_path, strategies=("baseline", "boost"), scenarios=("none",))
+    table, _ = collect(exp)
+    comparison = compare(table)
+    here, _ = write_plots(exp, table, comparison, "baseline")
+    drawn_here = {p.relpath: p.data for p in here}
+    there, _ = write_plots(exp, table, comparison, "baseline", parallel={"n_jobs": 2})
+    assert [p.relpath for p in there] == [p.relpath for p in here]  # same plots, same order
+    assert {p.relpath: p.data for p in there} == drawn_here
+    assert len(drawn_here) >= 4 and all(
+        (exp / rel).read_bytes() == d for rel, d in drawn_here.items()
+    )

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -145,6 +146,30 @@ def test_every_strategy_and_scenario_file_composes_and_runs():
     for name in scenarios:
         r = run(compose_config([f"scenario={name}", "population.size=400", "weeks=60", *NO_SPINUP]))
         assert r.summary["scenario"] == name
+
+
+def test_the_sweep_check_composes_every_override_once():
+    """Before launching, one job per new override is composed (15 of the default's 55)."""
+    from itertools import product
+
+    from sim.experiment import covering_jobs, validate_covering
+
+    strategies = [f"s{i}" for i in range(11)]
+    batch = [
+        [f"strategy={st}", "scenario=none", f"seed={seed}"]
+        for st, seed in product(strategies, range(5))
+    ]
+    jobs = covering_jobs(batch)
+    assert jobs[0] == batch[0] and len(jobs) == 15
+    assert set().union(*map(set, jobs)) == set().union(*map(set, batch))
+
+    composed = []
+    loader = SimpleNamespace(
+        load_sweep_config=lambda master_config, sweep_overrides: composed.append(sweep_overrides)
+    )
+    sweeper = SimpleNamespace(hydra_context=SimpleNamespace(config_loader=loader), config=None)
+    validate_covering(sweeper, batch)
+    assert composed == jobs
 
 
 def test_killed_experiment_resumes_without_repeating_runs(tmp_path):

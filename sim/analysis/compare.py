@@ -465,6 +465,7 @@ def aggregate(
     baseline: str = "baseline",
     confidence: float = 0.95,
     headlines: dict[str, str] | None = None,
+    parallel: dict | None = None,
 ) -> Path:
     """Post-process an experiment folder; returns the path of ``report.md``.
 
@@ -475,7 +476,9 @@ def aggregate(
     outcomes (:mod:`sim.headlines`). A folder with ``posterior_draws.csv`` (a posterior
     experiment) also gets ``posterior.csv``, ``posterior_by_draw.csv``,
     ``posterior_pairs.csv`` and ``posterior_rankings.csv``
-    (:mod:`sim.analysis.uncertainty`) and the report's section on them.
+    (:mod:`sim.analysis.uncertainty`) and the report's section on them. ``parallel``:
+    ``joblib.Parallel`` arguments to draw the plots in worker processes (the experiment
+    passes its launcher's); the files are the same either way.
     """
     from sim.analysis import decision as dc
     from sim.analysis import uncertainty as un
@@ -515,6 +518,7 @@ def aggregate(
     report = write_report(
         exp_dir, table, failed, comparison, baseline, meta=meta, business=business,
         headlines=headlines, decision=decision, configs=configs, posterior=posterior,
+        parallel=parallel,
     )  # fmt: skip
     written += sorted((exp_dir / "plots").glob("*.png")) if (exp_dir / "plots").is_dir() else []
     written += [report.with_suffix(".html"), report]

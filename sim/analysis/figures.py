@@ -457,6 +457,12 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def render(draw, args: tuple) -> bytes | None:
+    """The PNG of ``draw(*args)`` (a figure function of this module); None if it draws nothing."""
+    fig = draw(*args)
+    return None if fig is None else _png(fig)
+
+
 @dataclass
 class Plot:
     """A written plot: its title, its path relative to the experiment folder, its PNG."""
@@ -465,6 +471,27 @@ class Plot:
     scenario: str
     relpath: str
     data: bytes
+
+
+def _render_all(jobs: list[tuple], parallel: dict | None) -> list[bytes | None]:
+    """:func:`render` of each ``(draw, args)``: in ``joblib.Parallel(**parallel)`` workers if given.
+
+    The largest figures go first, so the workers finish together.
+    """
+    if not parallel or len(jobs) < 2:
+        return [render(draw, args) for draw, args in jobs]
+    from joblib import Parallel, delayed
+
+    order = sorted(range(len(jobs)), key=lambda i: _COST.get(jobs[i][0].__name__, 1), reverse=True)
+    out = Parallel(**parallel)(delayed(render)(*jobs[i]) for i in order)
+    pngs: list[bytes | None] = [None] * len(jobs)
+    for i, data in zip(order, out, strict=True):
+        pngs[i] = data
+    return pngs
+
+
+#: Rough relative drawing times, to start the slow figures first.
+_COST = {"forest_figure": 3, "channel_mix_figure": 3, "posterior_figure": 2}
 
 
 def _slug(text: str) -> str:
@@ -479,46 +506,53 @@ def write_plots(
     decision: pd.DataFrame | None = None,
     headlines: dict[str, str] | None = None,
     posterior=None,
+    parallel: dict | None = None,
 ) -> tuple[list[Plot], list[str]]:
     """Draw and write every plot (atomically); returns them and notes on what was left out.
 
     ``decision`` (:func:`sim.analysis.decision.decisions`) and ``headlines`` give the
     decision plot; without them it is not drawn. ``posterior``
     (:class:`sim.analysis.uncertainty.PosteriorTables`) gives ``posterior_<scenario>.png``.
+    ``parallel``: ``joblib.Parallel`` arguments to draw the figures in worker processes
+    (an experiment passes its launcher's, whose workers are running); None draws them here.
+    The plots are the same either way.
     """
     exp_dir = Path(exp_dir)
     series, notes = load_focal_series(exp_dir, table)
     plots: list[Plot] = []
     slugs: dict[str, str] = {}
     level = fm.level(comparison)
+    specs = []  # (scenario, title, relative path, figure function, its arguments)
     for scenario in sorted(table["scenario"].unique()) if len(table) else []:
         slug = _slug(scenario)
         while slug in slugs.values():
             slug += "_"
         slugs[scenario] = slug
+        sc, heads = scenario, headlines or {}
         figures = [
             ("Money against loyalty", "decision_",
-             lambda sc=scenario: decision_figure(decision, sc, headlines or {}, baseline, level)),
+             decision_figure, (decision, sc, heads, baseline, level)),
             (f"Loyalty: differences from {baseline}", "forest_loyalty_",
-             lambda sc=scenario: forest_figure(comparison, sc, "loyalty", baseline)),
+             forest_figure, (comparison, sc, "loyalty", baseline)),
             (f"Traffic: differences from {baseline}", "forest_traffic_",
-             lambda sc=scenario: forest_figure(comparison, sc, "traffic", baseline)),
+             forest_figure, (comparison, sc, "traffic", baseline)),
             ("Focal bank channel mix over time", "channel_mix_",
-             lambda sc=scenario: channel_mix_figure(series, sc, baseline)),
+             channel_mix_figure, (series, sc, baseline)),
             ("Focal bank active customers over time", "active_customers_",
-             lambda sc=scenario: active_figure(series, sc, baseline)),
+             active_figure, (series, sc, baseline)),
             ("Differences in each posterior draw", "posterior_",
-             lambda sc=scenario: None if posterior is None
-             else posterior_figure(posterior, sc, headlines or {}, baseline)),
+             posterior_figure, (posterior, sc, heads, baseline)),
         ]  # fmt: skip
-        for title, prefix, draw in figures:
-            fig = draw()
-            if fig is None:
+        for title, prefix, draw, args in figures:
+            if draw is posterior_figure and posterior is None:
                 continue
-            rel = f"plots/{prefix}{slug}.png"
-            data = _png(fig)
-            atomic_write(exp_dir / rel, data)
-            plots.append(Plot(f"{title} (scenario {scenario})", scenario, rel, data))
+            specs.append((scenario, title, f"plots/{prefix}{slug}.png", draw, args))
+    pngs = _render_all([(draw, args) for *_, draw, args in specs], parallel)
+    for (scenario, title, rel, _, _), data in zip(specs, pngs, strict=True):
+        if data is None:
+            continue
+        atomic_write(exp_dir / rel, data)
+        plots.append(Plot(f"{title} (scenario {scenario})", scenario, rel, data))
     written = {Path(p.relpath).name for p in plots}
     plot_dir = exp_dir / "plots"
     if plot_dir.is_dir():  # plots of an earlier aggregation that no longer apply

@@ -491,10 +491,13 @@ def write_report(
     decision: pd.DataFrame | None = None,
     configs: dict[str, dict[str, Any]] | None = None,
     posterior=None,
+    parallel: dict | None = None,
 ) -> Path:
     """Write the plots, ``report.md`` and ``report.html`` (atomically); returns report.md.
 
     Without ``configs`` they are read from the runs; without ``decision`` it is computed.
+    ``parallel``: ``joblib.Parallel`` arguments to draw the plots in worker processes
+    (:func:`sim.analysis.figures.write_plots`).
     """
     exp_dir = Path(exp_dir)
     headlines = headlines or HEADLINES
@@ -502,7 +505,9 @@ def write_report(
         configs = dc.run_configs(exp_dir, table)
     if decision is None:
         decision = dc.decisions(comparison, business, headlines, baseline, configs, posterior)
-    plots, notes = write_plots(exp_dir, table, comparison, baseline, decision, headlines, posterior)
+    plots, notes = write_plots(
+        exp_dir, table, comparison, baseline, decision, headlines, posterior, parallel
+    )
     blocks = build_blocks(
         exp_dir, table, failed, comparison, baseline, plots, notes, meta, business, headlines,
         decision, configs, posterior,
