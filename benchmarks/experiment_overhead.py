@@ -178,7 +178,7 @@ def numba_cache_lines(text: str) -> dict:
     return out
 
 
-# --------------------------------------------------------------------------- parts, each in a fresh interpreter
+# ------------------------------------------------- parts, each in a fresh interpreter
 
 _AGG_SCRIPT = r"""
 import cProfile, json, pstats, sys, time
@@ -238,7 +238,8 @@ t0 = time.perf_counter()
 run(cfg)
 t_second = time.perf_counter() - t0
 print(json.dumps({"import sim.__main__": t_main, "import sim.run": t_run,
-  "compose (first)": t_compose_first, "compose (each next)": t_compose,
+  "compose_config (first)": t_compose_first,
+  "compose_config (each next)": t_compose,
   "first tiny run": t_first, "second tiny run": t_second}))
 """
 

@@ -345,7 +345,7 @@ def validate_covering(sweeper: Any, batch: Sequence[Sequence[str]]) -> None:
         thread.join(timeout=120)
 
 
-#: The thread starting the worker pool (joined before the launch).
+#: The threads starting the worker pool and importing the aggregation (joined before the launch).
 _WARMING: list[threading.Thread] = []
 
 
@@ -403,12 +403,15 @@ def start_workers(config: DictConfig) -> threading.Thread | None:
     def warm() -> None:
         with contextlib.suppress(Exception):
             Parallel(**settings)(delayed(_warm_worker)() for _ in range(n))
+
+    def imports() -> None:
         with contextlib.suppress(Exception):
             _import_analysis()
 
     thread = threading.Thread(target=warm, name="experiment-workers", daemon=True)
-    thread.start()
-    _WARMING.append(thread)
+    for t in (thread, threading.Thread(target=imports, name="experiment-imports", daemon=True)):
+        t.start()
+        _WARMING.append(t)
     return thread
 
 
@@ -427,20 +430,6 @@ def plot_workers(config: DictConfig) -> dict[str, Any] | None:
         return settings if effective_n_jobs(settings.get("n_jobs", -1)) > 1 else None
     except Exception:
         return None
-
-
-def stop_workers() -> None:
-    """End the idle worker pool now (killing its workers) rather than at the process's exit.
-
-    loky shuts the pool down gracefully at exit, each worker tearing its interpreter
-    down (about a second); the experiment's report is written by then.
-    """
-    with contextlib.suppress(Exception):
-        from joblib.externals.loky import reusable_executor
-
-        executor = reusable_executor._executor  # None when no pool was started
-        if executor is not None:
-            executor.shutdown(wait=False, kill_workers=True)
 
 
 class AggregateCallback(Callback):
@@ -522,7 +511,6 @@ class AggregateCallback(Callback):
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
-            stop_workers()
 
     def _stop_progress(self) -> None:
         """Stop the progress display (its final line); it never raises into Hydra."""
