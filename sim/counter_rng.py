@@ -44,6 +44,9 @@ Philox4x64-10, not 4x32, so the 32-bit kernel cannot be compared with it word fo
 word; the reference is checked against NumPy, the kernel against the reference),
 and tests uniformity (KS) and independence between neighbouring customers,
 draws and weeks.
+
+The block and the uniforms are inlined into each kernel at numba's IR level
+(``inline="always"``): called as separate functions they ran about a third slower.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def stream_word(process: int, purpose: int) -> np.uint32:
     return np.uint32((process << 16) | purpose)
 
 
-@nb.njit(_U4(_U32, _U32, _U32, _U32, _U32, _U32), cache=True, nogil=True)
+@nb.njit(_U4(_U32, _U32, _U32, _U32, _U32, _U32), cache=True, nogil=True, inline="always")
 def philox4x32(c0, c1, c2, c3, k0, k1):
     """Philox4x32-10 of counter ``(c0, c1, c2, c3)`` under key ``(k0, k1)``."""
     for _ in range(10):
@@ -91,13 +94,18 @@ def philox4x32(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-@nb.njit(nb.float64(_U32, _U32), cache=True, nogil=True)
+@nb.njit(nb.float64(_U32, _U32), cache=True, nogil=True, inline="always")
 def _to_double(lo, hi):
     x = (nb.uint64(hi) << nb.uint64(32)) | nb.uint64(lo)
     return nb.float64(x >> nb.uint64(11)) * _TWO53
 
 
-@nb.njit(_F2(nt.Array(nb.uint32, 1, "C"), _U32, _U32, _U32, _U32), cache=True, nogil=True)
+@nb.njit(
+    _F2(nt.Array(nb.uint32, 1, "C"), _U32, _U32, _U32, _U32),
+    cache=True,
+    nogil=True,
+    inline="always",
+)
 def uniform2(key, stream, uid, week, j):
     """Two independent uniform doubles in [0, 1) of draw ``j`` of customer ``uid``."""
     w0, w1, w2, w3 = philox4x32(j, uid, week, stream, key[0], key[1])

@@ -33,7 +33,6 @@ class Week:
     """Scratch arrays of one week (N x B unless noted)."""
 
     t: int
-    access: np.ndarray  # branch access in [0, 1]
     plan: Plan | None = None
     needs: np.ndarray | None = None  # N x K counts
     app_visits: np.ndarray | None = None

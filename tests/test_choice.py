@@ -67,11 +67,17 @@ def _payment_probabilities(m, n):
             + beh.beta_products * np.log(max(int(pop.products[n, b]), 1))
             + beh.beta_rewards * lev.rewards[b] * pop.deal[n]
             - beh.beta_dormant * pop.dormant[n, b]
-            - beh.beta_new_account * (pop.incentive[n, b] and pop.products[n, b] <= 1)
+            - (
+                beh.beta_new_account * pop.incentive[n, b]
+                + beh.beta_bonus_hunting * pop.hunter[n, b]
+            )
+            * (pop.products[n, b] <= 1)
         )
         for c in np.flatnonzero(CAPABLE[PAYMENT]):
             if c == CH["open"] and not in_scene:
                 continue
+            if c == CH["mobile"] and not pop.adopted[n]:
+                continue  # the app channel exists only for adopters
             g = asc[c] + beh.beta_habit * pop.habit[n, c]
             g += beh.beta_digital * (pop.digital[n] - 0.5) * DIGITAL[c]
             g += np.log(env.remote_demand) * CONTACT_FREE[c]
@@ -109,17 +115,21 @@ def test_choice_frequencies_follow_the_documented_logit():
             break
         process(m)
     pop = m.pop
-    n = int(np.flatnonzero(pop.alive & (pop.has.sum(axis=1) >= 3))[0])
-    m.week.needs[:] = 0
-    m.week.needs[n, PAYMENT] = 40_000
-    p_bank, p_chan, p_plat = _payment_probabilities(m, n)
-    choice.run(m)
     draws = 40_000
-    assert m.week.platform_payments[n] + m.week.transactions[n].sum() == draws
-    assert abs(m.week.platform_payments[n] / draws - p_plat) < 0.01
-    assert np.abs(m.week.transactions[n] / draws - p_bank).max() < 0.01
-    assert np.abs(m.week.channel_use[n] / draws - p_chan).max() < 0.01
-    # never a bank the customer does not hold, never a channel that cannot take payments
-    assert (m.week.transactions[n][~pop.has[n]] == 0).all()
-    assert (m.week.channel_use[n][~CAPABLE[PAYMENT]] == 0).all()
+    for adopted in (True, False):  # the app channel exists only for adopters
+        n = int(
+            np.flatnonzero(pop.alive & (pop.has.sum(axis=1) >= 3) & (pop.adopted == adopted))[0]
+        )
+        m.week.needs[:] = 0
+        m.week.needs[n, PAYMENT] = draws
+        p_bank, p_chan, p_plat = _payment_probabilities(m, n)
+        choice.run(m)
+        assert m.week.platform_payments[n] + m.week.transactions[n].sum() == draws
+        assert abs(m.week.platform_payments[n] / draws - p_plat) < 0.01
+        assert np.abs(m.week.transactions[n] / draws - p_bank).max() < 0.01
+        assert np.abs(m.week.channel_use[n] / draws - p_chan).max() < 0.01
+        assert (m.week.channel_use[n, CH["mobile"]] > 0) == adopted
+        # never a bank the customer does not hold, never a channel that cannot take payments
+        assert (m.week.transactions[n][~pop.has[n]] == 0).all()
+        assert (m.week.channel_use[n][~CAPABLE[PAYMENT]] == 0).all()
     assert CAPABLE.any(axis=1).all()

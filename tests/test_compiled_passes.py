@@ -8,19 +8,21 @@ import numpy as np
 import pytest
 
 from sim.population import Population
-from sim.processes import experience, needs, response, switching
+from sim.processes import adoption, choice, experience, needs, response, switching
 from sim.week import Tally
 from tests.conftest import simulate
 
 #: Processes converted to compiled passes over customers keyed by stable ids.
 COMPILED = {
+    "adoption": adoption.run,
+    "choice": choice.run,
     "needs": needs.run,
     "experience": experience.run,
     "response": response.run,
     "switching": switching.run,
 }
-#: Of those, the ones that read no other customer (response sums over the network).
-OWN_ROW_ONLY = ("needs", "experience", "switching")
+#: Of those, the ones that read no other customer (response and adoption sum over ties).
+OWN_ROW_ONLY = ("choice", "needs", "experience", "switching")
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +62,7 @@ def _apply(model, name, pop, order=None):
         adjacency=model.adjacency[order][:, order],
         degree=np.ascontiguousarray(model.degree[order]),
         record_openings=lambda r, b, inc: opened.append((pop.uid[r], b, inc)),
+        in_window=model.in_window,
     )
     COMPILED[name](fake)
     return fake.tally, opened, week
@@ -162,3 +165,28 @@ def test_census_matches_the_array_formulas(market):
     assert c["adopted"] == pop.adopted[alive].sum() > 0
     assert np.isclose(c["digital_sum"], pop.digital[alive].astype(float).sum())
     assert 0 < c["multi_13w"] < c["alive"]
+
+
+def test_tie_passes_match_the_network_products(market):
+    """The packed network passes give the sparse matrix-vector products they replace."""
+    pop, adj = market.pop, market.adjacency.astype(np.float64)
+    alive = pop.alive.astype(float)
+    ties = adj @ alive
+    x = pop.adopted & pop.alive
+    want = np.where(ties > 0, (adj @ x.astype(float)) / np.maximum(ties, 1.0), 0.0)
+    assert 0 < x.sum() < pop.alive.sum()
+    assert np.allclose(adoption.tie_share(market, pop.adopted), want, atol=1e-6)
+    N, B = pop.has.shape
+    signal = np.empty((N, 2), np.float32)
+    response._tie_signals(pop.alive, pop.has, pop.sat, pop.primary, signal)
+    wom, ref = np.empty((N, B), np.float32), np.empty((N, B), np.float32)
+    response._tie_sums(
+        adj.indptr.astype(np.int64), adj.indices.astype(np.int32), signal, market.degree,
+        np.ones(B), wom, ref,
+    )  # fmt: skip
+    deg = np.maximum(market.degree, 1.0)[:, None]
+    holders = (pop.has & (pop.sat > 0.5) & pop.alive[:, None]).astype(float)
+    at_primary = np.zeros((N, B))
+    at_primary[np.arange(N), pop.primary] = pop.sat[np.arange(N), pop.primary] * pop.alive
+    assert np.allclose(ref, (adj @ holders) / deg, atol=1e-5)
+    assert np.allclose(wom, (adj @ at_primary) / deg, atol=1e-5)

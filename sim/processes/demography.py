@@ -22,13 +22,54 @@ conversion in process 8, so a bonus pulls an entrant as much as a switcher); the
 account counts as incentive-driven with the share of that pull due to bonus and
 scenes, ``1 - 1 / (bonus[b] * exp(2 * scene_partnerships[b] * scene_user))``.
 Entrants take the next stable ids (``uid``, :mod:`sim.population`) in the order drawn.
+
+Implementation: the exits are one compiled pass over customers (``_exits``, numba,
+parallel over fixed chunks of rows) with a counter-based draw (:mod:`sim.counter_rng`,
+stream ``demography``, slot 0 of the customer's stable id and the week). Entrants are
+few (about ``entry_rate`` of the market a week) and are drawn from the week's named
+NumPy stream ``("demography", 0)`` (their number, traits and first bank) and
+``("demography", 1)`` (incentive): draws keyed by the run's seed, phase and week, not
+by any other customer's row.
 """
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
+from sim.counter_rng import stream_word, uniform2
+from sim.nbtypes import _b1, _b2, _i1_1, _i1_2, _i8_2, _u4_1
 from sim.population import CH, NEVER, TRAITS, draw_traits, initial_habits, next_uid
+from sim.rng import STREAMS
+
+PROCESS = STREAMS.index("demography")
+#: Rows per chunk of the exit pass (fixed: the chunks do not depend on the threads).
+CHUNK = 4096
+
+
+@nb.njit(
+    nb.void(_u4_1, nb.uint32, nb.uint32, nb.float64, _b1, _u4_1, _i1_1, _b2, _i1_2, _i8_2),
+    cache=True,
+    nogil=True,
+    parallel=True,
+)
+def _exits(key, stream, week, rate, alive, uid, cohort, has, products, counts):
+    """Each customer leaves with ``rate`` (twice for seniors): row freed, accounts closed."""
+    N, B = has.shape
+    for c in nb.prange(counts.shape[0]):
+        for n in range(c * CHUNK, min(N, (c + 1) * CHUNK)):
+            if not alive[n]:
+                continue
+            r = 2.0 * rate if cohort[n] == 3 else rate
+            if uniform2(key, stream, uid[n], week, 0)[0] >= r:
+                continue
+            alive[n] = False
+            counts[c, 0] += 1
+            for b in range(B):
+                if has[n, b]:
+                    counts[c, 1] += 1
+                has[n, b] = False
+                products[n, b] = 0
 
 
 def _rows_by_cohort(free: np.ndarray, free_cohort: np.ndarray, cohort: np.ndarray) -> np.ndarray:
@@ -54,15 +95,14 @@ def run(model) -> None:
     pop, p, t = model.pop, model.p, model.t
     rng = model.stream("demography")
     env = p.env
-    cap = pop.capacity
-    u = rng.random(cap)
-    rate = env.exit_rate * np.where(pop.cohort == 3, 2.0, 1.0)
-    leave = pop.alive & (u < rate)
-    model.tally.exit_accounts = int(pop.has[leave].sum())
-    pop.alive[leave] = False
-    pop.has[leave] = False
-    pop.products[leave] = 0
-    model.tally.exits = int(leave.sum())
+    counts = np.zeros((max((pop.capacity + CHUNK - 1) // CHUNK, 1), 2), np.int64)
+    _exits(
+        model.streams.counter_key, stream_word(PROCESS, 0), np.uint32(t + 1),
+        float(env.exit_rate), pop.alive, pop.uid, pop.cohort, pop.has, pop.products, counts,
+    )  # fmt: skip
+    exits, exit_accounts = counts.sum(axis=0)
+    model.tally.exits = int(exits)
+    model.tally.exit_accounts = int(exit_accounts)
 
     n_new = int(rng.poisson(env.entry_rate * model.initial_size))
     free_all = np.flatnonzero(~pop.alive)

@@ -7,13 +7,12 @@ base value ``x0`` towards the shocked value ``x1`` (``set``: ``v``;
 ``w = min((t - start) / (end - start), 1)`` and stays at 1. Shocked levers
 are clipped to their ranges.
 
-Branch access follows: ``access[n, b] = 1 - exp(-branch_network[b] *
-branch_reach / distance[n, b])``.
+Branch access follows from the week's branch network (computed where it is used,
+customer by customer, in :mod:`sim.processes.choice`): ``access[n, b] = 1 -
+exp(-branch_network[b] * branch_reach / distance[n, b])``.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from sim.week import Tally, Week
 
@@ -21,8 +20,5 @@ from sim.week import Tally, Week
 def run(model) -> None:
     """Set ``model.p`` for the week and start the week's scratch and tally."""
     model.p = model.params.at(model.t)
-    p, pop = model.p, model.pop
-    density = (p.lev.branch_network * p.env.branch_reach).astype(np.float32)
-    access = 1.0 - np.exp(-density[None, :] / pop.distance)
-    model.week = Week(t=model.t, access=access.astype(np.float32))
-    model.tally = Tally(pop.n_banks)
+    model.week = Week(t=model.t)
+    model.tally = Tally(model.pop.n_banks)
