@@ -390,6 +390,8 @@ def to_config(cfg: DictConfig | Config) -> Config:
     """The config as a ``Config`` object (merged onto the schema if needed)."""
     if isinstance(cfg, Config):
         return cfg
+    if isinstance(cfg, DictConfig) and OmegaConf.get_type(cfg) is Config:
+        return OmegaConf.to_object(cfg)  # type: ignore[return-value]  # composed on the schema
     merged = OmegaConf.merge(OmegaConf.structured(Config), cfg)
     return OmegaConf.to_object(merged)  # type: ignore[return-value]
 
