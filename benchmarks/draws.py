@@ -12,6 +12,7 @@ memory traffic does: this is their limit.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=4_000_000)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--json", action="store_true", help="print one JSON line only")
     a = ap.parse_args(argv)
     import numba
 
@@ -44,6 +46,9 @@ def main(argv: list[str] | None = None) -> None:
         rng.random(2 * n)
         pcg.append(time.process_time() - t)
     p, q = min(philox), min(pcg)
+    if a.json:
+        print(json.dumps({"philox_blocks_per_s": n / p, "pcg64_doubles_per_s": 2 * n / q}))
+        return
     print(f"load average {os.getloadavg()[0]:.1f}; {n:,} blocks, best of {a.reps}, CPU time")
     print(
         f"Philox4x32-10 (numba): {n / p / 1e6:7.1f} M blocks/s = {2 * n / p / 1e6:7.1f} M doubles/s"

@@ -9,10 +9,12 @@ nothing is asserted):
 2. throughput, peak memory and state size at 10k, 100k, 1M and 10M customers
    (a fresh interpreter per size, :mod:`benchmarks.scaling`), with the step
    time broken down by process;
-3. bytes read and written per customer-week (:mod:`benchmarks.traffic`)
-   against this machine's memory bandwidth (a NumPy streaming copy);
+3. the bytes the step must move per customer-week against this machine's memory
+   bandwidth (a NumPy streaming copy), and the random draws' own limit
+   (:mod:`benchmarks.draws`, :mod:`benchmarks.draw_share`);
 4. the default experiment's wall time with 1 and 2 local workers;
-5. where the step's time goes (:mod:`benchmarks.profile_step`);
+5. CPU time per compiled process and the draws' share of it
+   (:mod:`benchmarks.draw_share`);
 6. the allocator setting (:mod:`sim.memory`: glibc malloc keeps freed memory
    instead of returning it to the kernel) against malloc's defaults.
 
@@ -227,37 +229,38 @@ def section_scaling(sizes_weeks) -> dict:
 
 
 # --------------------------------------------------------------------------- 3
-def section_bandwidth(scaling: dict, traffic_size: int) -> None:
-    """3. Bytes per customer-week against a streaming copy."""
-    from benchmarks.machine import first_touch, stream_copy
-    from benchmarks.traffic import report
+def section_bandwidth(scaling: dict, size: int) -> None:
+    """3. The step against the machine: memory bandwidth and the random draws' own limit."""
+    from benchmarks.machine import stream_copy
 
-    print("\n== 3. Against the machine: memory traffic vs bandwidth")
+    print("\n== 3. Against the machine: the bytes the step must move, and the draws")
     bw = stream_copy(1.0)
-    ft = first_touch(0.25)
     print(
         f"   NumPy streaming copy (np.copyto, 1 GiB float64, read + write counted): best "
-        f"{bw['best'] / 1e9:.1f} GB/s, median {bw['median'] / 1e9:.1f} GB/s; writing freshly "
-        f"allocated memory (page faults): {ft / 1e9:.2f} GB/s"
+        f"{bw['best'] / 1e9:.1f} GB/s, median {bw['median'] / 1e9:.1f} GB/s"
     )
-    t = _child(["benchmarks.traffic", "--size", str(traffic_size), "--json"])
-    if "error" in t:
-        print(f"   traffic count failed: {t['error']}")
-        return
-    report(t)
-    RESULTS["bandwidth"] = {"copy": bw, "first_touch": ft, "traffic": t}
+    from benchmarks.draw_share import main as draw_share
+
+    print(f"   the random draws' share of the step (benchmarks.draw_share at {size:,}):")
+    share = draw_share(["--size", str(size), "--weeks", "5"])
+    block_rate = share["real"]["blocks_per_s"]
+    blocks = max(share["rows"]["the week"]["blocks"], 1e-9)
     for n, r in sorted(scaling.items()):
         if "rate" not in r:
             continue
-        moved = t["total"] * r["rate"]
-        floor = t["fused_floor"] * r["rate"]
+        # the least the step must move: each state row read and written once, the
+        # network's CSR read once, and one 64-byte line per tie in each of the two tie passes
+        ties = r["network_bytes"] / r["rows"] / 4.0
+        must = 2 * r["state_bytes"] / r["rows"] + r["network_bytes"] / r["rows"] + 2 * 64 * ties
+        moved = must * r["rate"]
         print(
-            f"   at {n:>11,}: {r['rate'] / 1e6:.3f} M customer-weeks/s x {t['total']:.0f} B "
-            f"= {moved / 1e9:5.2f} GB/s = {moved / bw['best']:5.1%} of the copy bandwidth; "
-            f"bandwidth-bound limit {bw['best'] / t['total'] / 1e6:.2f} M/s as written, "
-            f"{bw['best'] / t['fused_floor'] / 1e6:.0f} M/s fused"
+            f"   at {n:>11,}: {r['rate'] / 1e6:.3f} M customer-weeks/s x {must:.0f} B the step "
+            f"must move (state read and written once, network and one line per tie) = "
+            f"{moved / 1e9:5.2f} GB/s = {moved / bw['best']:5.1%} of the copy bandwidth "
+            f"(target >= 30%: {_met(moved / bw['best'] >= 0.3)}); bandwidth limit "
+            f"{bw['best'] / must / 1e6:.1f} M/s, draws' limit {block_rate / blocks / 1e6:.2f} M/s"
         )
-        del floor
+    RESULTS["bandwidth"] = {"copy": bw, "draw_share": share, "blocks": blocks}
 
 
 # --------------------------------------------------------------------------- 4
@@ -305,21 +308,11 @@ def section_experiment(quick: bool) -> None:
 
 
 # --------------------------------------------------------------------------- 5, 6
-def section_profile(sizes: str, weeks: int) -> None:
-    """5. Line timing and cProfile of the step."""
-    print("\n== 5. Where the step's time goes (line timing; benchmarks/profile_step.py)")
+def section_profile(size: int, weeks: int) -> None:
+    """5. CPU time per compiled process, and the draws' share of each."""
+    print("\n== 5. Where the step's time goes (benchmarks/draw_share.py)")
     r = subprocess.run(
-        [
-            PY,
-            "-m",
-            "benchmarks.profile_step",
-            "--sizes",
-            sizes,
-            "--weeks",
-            str(weeks),
-            "--top",
-            "20",
-        ],
+        [PY, "-m", "benchmarks.draw_share", "--size", str(size), "--weeks", str(weeks)],
         capture_output=True,
         text=True,
         env=_env(),
@@ -400,11 +393,11 @@ def main(argv: list[str] | None = None) -> None:
     if 2 in sections or 3 in sections:
         scaling = section_scaling(sizes_weeks)
     if 3 in sections:
-        section_bandwidth(scaling, 5_000 if q else 20_000)
+        section_bandwidth(scaling, 20_000 if q else 200_000)
     if 4 in sections:
         section_experiment(q)
     if 5 in sections:
-        section_profile("20000" if q else "100000,1000000", 1 if q else 3)
+        section_profile(20_000 if q else 1_000_000, 3 if q else 5)
     if 6 in sections:
         section_allocator(q)
     if a.json:
