@@ -328,7 +328,7 @@ def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
 def validate_covering(sweeper: Any, batch: Sequence[Sequence[str]]) -> None:
     """Hydra's check that a batch's jobs compose, on :func:`covering_jobs` of it.
 
-    Replaces ``BasicSweeper.validate_batch_is_legal`` in the experiment command (see
+    Replaces ``Sweeper.validate_batch_is_legal`` in the experiment command (see
     :func:`main`): Hydra composes every job's config in the parent before launching
     and again in the job, serially before the first job starts (55 compositions of
     about 0.1-0.2 s each for the default experiment). Composing each override once
@@ -536,12 +536,15 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.plugins.sweeper import Sweeper
 
     from sim import experiment as this  # the callback's module (this file may run as __main__)
     from sim.__main__ import main as sim_main
 
-    BasicSweeper.validate_batch_is_legal = this.validate_covering  # this command's sweeps only
+    # this command's sweeps only. On the base class: Hydra instantiates the sweeper from
+    # its own fresh import of the plugin module (hydra.core.plugins), so a patch of the
+    # importable BasicSweeper class would never be seen by the sweeper that runs.
+    Sweeper.validate_batch_is_legal = this.validate_covering
     sys.argv = [sys.argv[0], *args]
     sim_main()
     from sim import experiment  # the callback's module (this file may run as __main__)
