@@ -172,6 +172,23 @@ def test_the_sweep_check_composes_every_override_once():
     assert composed == jobs
 
 
+def test_the_sweep_check_patch_reaches_the_sweeper_hydra_runs():
+    """Hydra's own (freshly imported) BasicSweeper takes the check from the patched base class.
+
+    Hydra instantiates plugins from its own import of their modules, so the patch in
+    ``sim.experiment.main`` is made on ``Sweeper``; this fails if Hydra's sweeper ever
+    defines the check itself (the patch would then be silently ignored).
+    """
+    from hydra.core.plugins import Plugins
+    from hydra.plugins.sweeper import Sweeper
+
+    basic = [c for c in Plugins.instance().discover(Sweeper) if c.__name__ == "BasicSweeper"]
+    assert basic and issubclass(basic[0], Sweeper)
+    below = basic[0].__mro__[: basic[0].__mro__.index(Sweeper)]
+    assert below and all("validate_batch_is_legal" not in vars(k) for k in below)
+    assert basic[0].validate_batch_is_legal is Sweeper.validate_batch_is_legal
+
+
 def test_killed_experiment_resumes_without_repeating_runs(tmp_path):
     """Kill an experiment midway; resuming keeps complete runs and finishes the rest."""
     env = {**os.environ, "BANKLAB_RESULTS": str(tmp_path)}
