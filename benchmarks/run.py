@@ -261,7 +261,7 @@ def section_bandwidth(scaling: dict, size: int) -> None:
             continue
         # the least the step must move: each state row read and written once, the
         # network's CSR read once, and one 64-byte line per tie in each of the two tie passes
-        ties = r["network_bytes"] / r["rows"] / 4.0
+        ties = r.get("ties_per_row", r["network_bytes"] / r["rows"] / 4.0)
         must = 2 * r["state_bytes"] / r["rows"] + r["network_bytes"] / r["rows"] + 2 * 64 * ties
         moved = must * r["rate"]
         print(

@@ -88,6 +88,7 @@ def measure(n: int, weeks: int, seed: int = 1) -> dict:
         "state_bytes": m.pop.nbytes(),
         "network_bytes": adj.data.nbytes + adj.indices.nbytes + adj.indptr.nbytes,
         "degree_bytes": m.degree.nbytes,
+        "ties_per_row": adj.nnz / m.pop.capacity,
         "rss_base": rss_base,
         "rss_after_build": rss_build,
         "peak_rss": peak_rss(),
