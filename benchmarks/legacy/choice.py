@@ -51,44 +51,26 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sim.config import CHANNELS, NEEDS
 from sim.population import CH
-
-C = len(CHANNELS)
-K = len(NEEDS)
-#: CAPABLE[k, c]: channel c can serve need k.
-CAPABLE = np.array(
-    [
-        # branch atm online mobile messaging remote open
-        [0, 0, 1, 1, 1, 0, 1],  # payment
-        [1, 1, 1, 1, 1, 1, 0],  # transfer / inquiry
-        [1, 0, 1, 1, 0, 1, 1],  # wealth
-        [1, 0, 1, 1, 0, 0, 1],  # credit
-        [1, 0, 1, 1, 1, 1, 0],  # service problem
-        [1, 0, 0, 0, 0, 0, 0],  # counter-only business
-    ],
-    dtype=bool,
+from sim.processes.choice import (  # the tables and constants are unchanged
+    ATM,
+    BRANCH,
+    CAPABLE,
+    CONTACT_FREE,
+    CREDIT,
+    DIGITAL,
+    ECHANNELS,
+    HUMAN,
+    MOBILE,
+    ONLINE,
+    OPEN,
+    PAYMENT,
+    SERVICE,
+    WEALTH,
+    C,
+    K,
+    quality,
 )
-DIGITAL = np.array([0, 0, 1, 1, 1, 0, 1], dtype=bool)
-CONTACT_FREE = np.array([0, 0, 1, 1, 1, 1, 1], dtype=bool)
-HUMAN = np.array([1, 0, 0, 0, 0, 1, 0], dtype=bool)
-ECHANNELS = (CH["online"], CH["mobile"], CH["messaging"], CH["open"])
-PAYMENT, TRANSFER, WEALTH, CREDIT, SERVICE, COUNTER = range(K)
-BRANCH, ATM, ONLINE, MOBILE, OPEN = CH["branch"], CH["atm"], CH["online"], CH["mobile"], CH["open"]
-
-
-def quality(lev) -> np.ndarray:
-    """Channel quality per bank, B x C, in [0, 1]."""
-    B = lev.app_quality.shape[0]
-    q = np.empty((B, C))
-    q[:, CH["branch"]] = lev.branch_quality
-    q[:, CH["atm"]] = 0.5
-    q[:, CH["online"]] = lev.online_quality
-    q[:, CH["mobile"]] = lev.app_quality
-    q[:, CH["messaging"]] = lev.messaging_quality
-    q[:, CH["remote"]] = lev.remote_quality
-    q[:, CH["open"]] = lev.app_quality
-    return q
 
 
 @nb.njit(cache=True, nogil=True)

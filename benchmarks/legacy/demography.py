@@ -1,60 +1,22 @@
-"""The NumPy form of entries and exits before the compiled exit pass (issue 14), kept for
-benchmarks.equivalence.
+"""The NumPy exits before the compiled exit pass (issue 14), kept for benchmarks.equivalence.
 
-Exits: each customer leaves with probability ``exit_rate`` (twice that for
-seniors); all its accounts close and its row is freed (not a switch).
-
-Entries: ``Poisson(entry_rate * initial_size)`` customers take free rows and
-their ties. Their cohort is Gen Z with probability ``entry_genz_share``, senior
-with ``entry_senior_share``, else millennial or Gen X in the ratio of the
-market's cohort mix. The defaults replace the expected leavers cohort by cohort
-(``entry_rate = exit_rate * (1 + senior share)``; entrants' cohort shares
-proportional to ``cohorts[c] * exit multiplier[c]``), so the market's size and
-cohort mix stay level; scenarios (Gen Z inflow, ageing) move them. Entrants
-have not adopted a banking app yet (:mod:`sim.processes.adoption`). An entrant
-takes a free row last held by a customer of its own cohort where there is one
-(it inherits the row's ties, so the network stays as homophilous as it was
-built). Each opens a first account at bank ``b`` with probability proportional to
-``(primary[b] + 1) * bonus[b] * exp(brand[b] + digital * app_quality[b] + 2 *
-scene_partnerships[b] * scene_user)`` (``primary[b]``: the bank's primary customers,
-so entrants follow the market's mix at rest; ``bonus = 1 + bonus_elasticity *
-signup_bonus[b] * deal``, the factor by which a bonus multiplies a switcher's
-conversion in process 8, so a bonus pulls an entrant as much as a switcher); the
-account counts as incentive-driven with the share of that pull due to bonus and
-scenes, ``1 - 1 / (bonus[b] * exp(2 * scene_partnerships[b] * scene_user))``.
-Entrants take the next stable ids (``uid``, :mod:`sim.population`) in the order drawn.
+Exits: each customer leaves with probability ``exit_rate`` (twice that for seniors) by a
+uniform per row from the week's stream ``("demography", 0)``; all its accounts close and
+its row is freed. The entrants are the model's own (:func:`sim.processes.demography.enter`,
+from the same stream after the exits' uniforms), so only the exits differ.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.population import CH, NEVER, TRAITS, draw_traits, initial_habits, next_uid
-
-
-def _rows_by_cohort(free: np.ndarray, free_cohort: np.ndarray, cohort: np.ndarray) -> np.ndarray:
-    """Rows for the entrants: a row last held by the same cohort first, else any free row.
-
-    Entrants take over their row's social ties, so filling a row with the cohort that
-    left it keeps the network as homophilous as it was built.
-    """
-    rows = np.full(cohort.size, -1, dtype=np.int64)
-    used = np.zeros(free.size, dtype=bool)
-    for c in range(4):
-        want = np.flatnonzero(cohort == c)
-        cand = np.flatnonzero(free_cohort == c)[: want.size]
-        rows[want[: cand.size]] = free[cand]
-        used[cand] = True
-    rest = np.flatnonzero(rows < 0)
-    rows[rest] = free[np.flatnonzero(~used)[: rest.size]]
-    return rows
+from sim.processes.demography import enter
 
 
 def run(model) -> None:
     """Remove leavers and place entrants."""
-    pop, p, t = model.pop, model.p, model.t
+    pop, env = model.pop, model.p.env
     rng = model.stream("demography")
-    env = p.env
     cap = pop.capacity
     u = rng.random(cap)
     rate = env.exit_rate * np.where(pop.cohort == 3, 2.0, 1.0)
@@ -65,65 +27,4 @@ def run(model) -> None:
     pop.products[leave] = 0
     model.tally.exits = int(leave.sum())
 
-    n_new = int(rng.poisson(env.entry_rate * model.initial_size))
-    free_all = np.flatnonzero(~pop.alive)
-    n = min(n_new, free_all.size)
-    if n == 0:
-        return
-    g, s = env.entry_genz_share, env.entry_senior_share
-    rest = max(1.0 - g - s, 0.0)
-    mix = model.market.customers
-    mil, genx = mix.cohorts[1], mix.cohorts[2]
-    split = mil / max(mil + genx, 1e-12)
-    tr = draw_traits(rng, n, mix, cohort_shares=[g, rest * split, rest * (1.0 - split), s])
-    free = _rows_by_cohort(free_all, pop.cohort[free_all], tr["cohort"])
-    B = pop.n_banks
-    lev = p.lev
-    primaries = np.bincount(pop.primary[pop.alive], minlength=B).astype(float) + 1.0
-    scene = (tr["scene_user_u"] < env.platform_scene_reach).astype(float)
-    bonus = np.log1p(p.beh.bonus_elasticity * lev.signup_bonus[None, :] * tr["deal"][:, None])
-    scenes = 2.0 * lev.scene_partnerships[None, :] * scene[:, None]
-    base = (
-        np.log(primaries)[None, :]
-        + p.brand[None, :]
-        + tr["digital"][:, None] * lev.app_quality[None, :]
-    )
-    keys = base + bonus + scenes + rng.gumbel(size=(n, B))
-    first = np.argmax(keys, axis=1)
-    pull_inc = np.take_along_axis(bonus + scenes, first[:, None], 1)[:, 0]
-    incentive = model.stream("demography", 1).random(n) < (1.0 - np.exp(-pull_inc))
-
-    pop.uid[free] = next_uid(pop) + np.arange(n, dtype=np.uint32)  # in the order drawn
-    pop.alive[free] = True
-    for name in TRAITS:
-        getattr(pop, name)[free] = tr[name]
-    pop.scene_user[free] = tr["scene_user_u"]
-    pop.has[free] = False
-    pop.has[free, first] = True
-    pop.products[free] = 0
-    pop.products[free, first] = 1
-    pop.sat[free] = 0.5
-    pop.bond[free] = 0.0
-    pop.points[free] = 0.0
-    pop.incentive[free] = False
-    pop.hunter[free] = False
-    pop.incentive[free, first] = incentive
-    pop.dormant[free] = False
-    pop.ti_open[free] = NEVER
-    pop.ti_open[free, first] = t
-    pop.ti_last[free] = NEVER
-    pop.ti_last[free, first] = t
-    pop.ti_app[free] = NEVER
-    pop.primary[free] = first
-    pop.adopted[free] = False
-    pop.habit[free] = initial_habits(tr, pop.adopted[free])
-    pop.fatigue[free] = 0.0
-    pop.platform_habit[free] = tr["digital"] * (0.5 + 0.5 * tr["platform_u"])
-    pop.ti_online[free] = np.where(pop.habit[free, CH["online"]] > 0, t, NEVER)
-    pop.ti_entry[free] = t
-    pop.branch_months[free] = 0
-    pop.echannel[free] = 0
-    model.tally.entries = n
-    np.add.at(model.tally.opens, first, 1)
-    np.add.at(model.tally.opens_incentive, first[incentive], 1)
-    model.record_openings(free, first, incentive)
+    enter(model, rng)  # entrants as in the model: only the exits differ

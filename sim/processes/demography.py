@@ -103,7 +103,13 @@ def run(model) -> None:
     exits, exit_accounts = counts.sum(axis=0)
     model.tally.exits = int(exits)
     model.tally.exit_accounts = int(exit_accounts)
+    enter(model, rng)
 
+
+def enter(model, rng: np.random.Generator) -> None:
+    """Place the week's entrants in free rows (number, traits and first bank from ``rng``)."""
+    pop, p, t = model.pop, model.p, model.t
+    env = p.env
     n_new = int(rng.poisson(env.entry_rate * model.initial_size))
     free_all = np.flatnonzero(~pop.alive)
     n = min(n_new, free_all.size)
