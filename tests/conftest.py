@@ -9,14 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-# Property tests draw the same examples on every run ("repeatable", the default), so CI
-# is a fixed test; HYPOTHESIS_PROFILE=explore draws fresh random examples, five times
-# as many, to search for new failures (add any it finds as an @example).
-settings.register_profile("repeatable", derandomize=True, print_blob=True)
-settings.register_profile("explore", derandomize=False, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
-EXPLORE = os.environ.get("HYPOTHESIS_PROFILE") == "explore"
-
 # Spun-up states of the test session live in one temporary cache shared by every test
 # (and by the worker processes tests start), never in the checkout's results/.
 os.environ.setdefault("BANKLAB_CACHE", tempfile.mkdtemp(prefix="banklab-spinup-"))
@@ -24,6 +16,14 @@ os.environ.setdefault("BANKLAB_CACHE", tempfile.mkdtemp(prefix="banklab-spinup-"
 from sim.compose import compose_config
 from sim.measure import compute_outcomes
 from sim.run import build
+
+# Property tests draw the same examples on every run ("repeatable", the default), so CI
+# is a fixed test; HYPOTHESIS_PROFILE=explore draws fresh random examples, five times
+# as many, to search for new failures (add any it finds as an @example).
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+EXPLORE = os.environ.get("HYPOTHESIS_PROFILE") == "explore"
 
 
 def simulate(*overrides: str, size: int = 3000, weeks: int = 30, seed: int = 1):
