@@ -9,6 +9,12 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+# Under pytest-xdist every core already runs a test worker: a worker's compiled passes use
+# one thread (as in a multi-worker experiment), so the workers' numba threads do not
+# outnumber the cores and wait on each other. Tests that compare thread counts set them.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 # Spun-up states of the test session live in one temporary cache shared by every test
 # (and by the worker processes tests start), never in the checkout's results/.
 os.environ.setdefault("BANKLAB_CACHE", tempfile.mkdtemp(prefix="banklab-spinup-"))
