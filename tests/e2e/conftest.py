@@ -56,55 +56,36 @@ def _missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """The app served by ``python -m sim.app`` on a free 127.0.0.1 port: (url, results dir)."""
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    results = tmp_path_factory.mktemp("results")
-    port = _free_port()
-    env = {**os.environ, "BANKLAB_RESULTS": str(results), "PYTHONUNBUFFERED": "1"}
+@contextlib.contextmanager
+def serving(cmd: list[str], url: str, results: Path, env: dict, what: str):
+    """Run ``cmd`` (a server) from the checkout until ``url`` answers 200; stop it after.
+
+    The server's output goes to ``results/server.log``, shown when it exits early.
+    """
     log = (results / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim.app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--size",
-            str(SIZE),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
                 log.flush()
                 pytest.fail(
-                    f"the app exited ({proc.returncode}):\n" + (results / "server.log").read_text()
+                    f"the {what} exited ({proc.returncode}):\n"
+                    + (results / "server.log").read_text()
                 )
             with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
                     break
             if time.monotonic() > deadline:
-                pytest.fail("the app did not answer within 60 s")
+                pytest.fail(f"the {what} did not answer within 60 s")
             time.sleep(0.3)
-        yield url, results
+        yield
     finally:
         proc.terminate()
         try:
@@ -115,7 +96,22 @@ def app_server(tmp_path_factory):
         log.close()
 
 
-def _missing_browser() -> str | None:
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The app served by ``python -m sim.app`` on a free 127.0.0.1 port: (url, results dir)."""
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    results = tmp_path_factory.mktemp("results")
+    port = free_port()
+    env = {**os.environ, "BANKLAB_RESULTS": str(results), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "sim.app", "--host", "127.0.0.1", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}/"
+    with serving([*cmd, "--size", str(SIZE)], url, results, env, "app"):
+        yield url, results
+
+
+def missing_browser() -> str | None:
     if not CHROMIUM.exists():
         return f"{CHROMIUM} is missing (apt-get install -y chromium)"
     if importlib.util.find_spec("playwright") is None:
@@ -135,7 +131,7 @@ def chromium():
     fixture, which stops Playwright when the file's tests are done: the files run in any
     order in one process, and the next file (browser or not) finds no loop.
     """
-    reason = _missing_browser()
+    reason = missing_browser()
     if reason:
         pytest.skip(reason)
     from playwright.sync_api import expect, sync_playwright

@@ -11,26 +11,21 @@ With ``BANKLAB_ROOM_SHOTS=<folder>`` the test also writes the screenshots of
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import io
 import os
 import re
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.conftest import free_port, missing_browser, serving
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "e2e-facilitator-key"
 SIZE = int(os.environ.get("BANKLAB_ROOM_SIZE", "2000"))
 TEAMS = {"Red": "Focal bank", "Blue": "State bank A", "Green": "State bank B"}
@@ -39,57 +34,20 @@ SHOTS = os.environ.get("BANKLAB_ROOM_SHOTS")
 ROUND_MS = 120_000
 
 
-def _missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "the Python package playwright is missing (pip install playwright)"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def room_server(tmp_path_factory):
     """``python -m sim.app room`` on a free port: (base url, results folder)."""
-    reason = _missing()
+    reason = missing_browser()
     if reason:
         pytest.skip(reason)
     results = tmp_path_factory.mktemp("room-results")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "BANKLAB_RESULTS": str(results), "PYTHONUNBUFFERED": "1"}
     env.setdefault("BANKLAB_CACHE", str(results / "cache"))
-    log = (results / "server.log").open("w")
     cmd = [sys.executable, "-m", "sim.app", "room", "--port", str(port), "--size", str(SIZE)]
-    proc = subprocess.Popen(
-        [*cmd, "--key", KEY], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                log.flush()
-                pytest.fail(f"the room exited:\n{(results / 'server.log').read_text()}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(url + "/", timeout=2) as r:
-                if r.status == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail("the room did not answer within 60 s")
-            time.sleep(0.3)
+    with serving([*cmd, "--key", KEY], url + "/", results, env, "room"):
         yield url, results
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 def _shot(page, name: str, full: bool = True) -> None:
