@@ -70,6 +70,8 @@ from sim.rng import STREAMS
 PROCESS = STREAMS.index("response")
 #: Rows per chunk of the parallel passes (fixed: the chunks do not depend on the threads).
 CHUNK = 2048
+#: The tie signal's code keeps the satisfied-holder bits of up to 7 banks below this bit.
+PRIMARY_SHIFT = 7
 #: Per-bank counts of the pass, rows of ``counts``.
 RM, SHOWN, ACCEPTED, REACT_CONTACTS = range(4)
 #: Scalars of the pass, in the order of ``par``.
@@ -199,9 +201,10 @@ def _respond(
 def _tie_signals(alive, has, sat, primary, signal):
     """What a customer shows its ties, packed in one row: ``(sat at primary, code)``.
 
-    ``code = satisfied-holder bits (bit b: holds b and sat > 0.5) + 32 * primary``, or
-    -1 for a free row; exact in float32. One 8-byte row per tie keeps the network pass
-    at one memory access per tie instead of four.
+    ``code = satisfied-holder bits (bit b: holds b and sat > 0.5) + 128 * primary``
+    (room for the 7 banks a market may have), or -1 for a free row; exact in float32.
+    One 8-byte row per tie keeps the network pass at one memory access per tie instead
+    of four.
     """
     N, B = has.shape
     for m in nb.prange(N):
@@ -214,7 +217,7 @@ def _tie_signals(alive, has, sat, primary, signal):
             if has[m, b] and sat[m, b] > 0.5:
                 bits |= 1 << b
         signal[m, 0] = sat[m, primary[m]]
-        signal[m, 1] = np.float32(bits + 32 * primary[m])
+        signal[m, 1] = np.float32(bits + (nb.int64(primary[m]) << PRIMARY_SHIFT))
 
 
 @nb.njit(
@@ -244,7 +247,7 @@ def _tie_sums(indptr, indices, signal, degree, ref_scale, wom, referral):
                 k = nb.int64(code) if live else 0
                 for b in range(B):
                     acc_r[b] += np.float32((k >> b) & 1)
-                acc_w[k >> 5] += signal[m, 0] if live else np.float32(0.0)
+                acc_w[k >> PRIMARY_SHIFT] += signal[m, 0] if live else np.float32(0.0)
             deg = max(degree[n], 1.0)
             for b in range(B):
                 wom[n, b] = acc_w[b] / deg
