@@ -87,7 +87,8 @@ def shoot(url: str, out: Path) -> list[tuple[Path, int]]:
         page.goto(url)
         page.get_by_text("Week 0 of 260").wait_for()
 
-        # 1. the strategy lab: two levers up, half a year of the pandemic scenario
+        # 1. the strategy lab: two levers up, half a year of the pandemic scenario (its
+        # screenshot is the room's, docs/img/room_lab.png, from the browser tests)
         set_max(page, "lab-levers", "app_quality")
         page.locator(".lab-levers").get_by_text("App quality *: 1 score").wait_for()
         set_max(page, "lab-levers", "remote_quality")
@@ -96,8 +97,6 @@ def shoot(url: str, out: Path) -> list[tuple[Path, int]]:
             page.locator(".lab-quarter").click()
             page.get_by_text(f"Week {week} of 260").wait_for()
         page.wait_for_timeout(800)
-        path = out / "workshop-lab.png"
-        shots.append((path, save_png(page.screenshot(), path)))
 
         # 2. the agents: a sample of customers
         table = page.locator(".lab-customers")
