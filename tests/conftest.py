@@ -65,6 +65,33 @@ def check_invariants(model) -> None:
     assert (pop.products[~pop.has] == 0).all()
 
 
+def check_tie_passes(model) -> None:
+    """The packed network passes give the sparse matrix-vector products they replace."""
+    from sim.processes import adoption, response
+
+    pop, adj = model.pop, model.adjacency.astype(np.float64)
+    alive = pop.alive.astype(float)
+    ties = adj @ alive
+    x = pop.adopted & pop.alive
+    want = np.where(ties > 0, (adj @ x.astype(float)) / np.maximum(ties, 1.0), 0.0)
+    assert 0 < x.sum() < pop.alive.sum()
+    assert np.allclose(adoption.tie_share(model, pop.adopted), want, atol=1e-6)
+    N, B = pop.has.shape
+    signal = np.empty((N, 2), np.float32)
+    response._tie_signals(pop.alive, pop.has, pop.sat, pop.primary, signal)
+    wom, ref = np.empty((N, B), np.float32), np.empty((N, B), np.float32)
+    response._tie_sums(
+        adj.indptr.astype(np.int64), adj.indices.astype(np.int32), signal, model.degree,
+        np.ones(B), wom, ref,
+    )  # fmt: skip
+    deg = np.maximum(model.degree, 1.0)[:, None]
+    holders = (pop.has & (pop.sat > 0.5) & pop.alive[:, None]).astype(float)
+    at_primary = np.zeros((N, B))
+    at_primary[np.arange(N), pop.primary] = pop.sat[np.arange(N), pop.primary] * pop.alive
+    assert np.allclose(ref, (adj @ holders) / deg, atol=1e-5)
+    assert np.allclose(wom, (adj @ at_primary) / deg, atol=1e-5)
+
+
 @pytest.fixture(scope="session")
 def base_model():
     """The baseline market, small, run once for the session."""

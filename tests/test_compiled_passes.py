@@ -10,7 +10,7 @@ import pytest
 from sim.population import Population
 from sim.processes import adoption, choice, experience, needs, response, switching
 from sim.week import Tally
-from tests.conftest import simulate
+from tests.conftest import check_tie_passes, simulate
 
 #: Processes converted to compiled passes over customers keyed by stable ids.
 COMPILED = {
@@ -169,54 +169,4 @@ def test_census_matches_the_array_formulas(market):
 
 def test_tie_passes_match_the_network_products(market):
     """The packed network passes give the sparse matrix-vector products they replace."""
-    pop, adj = market.pop, market.adjacency.astype(np.float64)
-    alive = pop.alive.astype(float)
-    ties = adj @ alive
-    x = pop.adopted & pop.alive
-    want = np.where(ties > 0, (adj @ x.astype(float)) / np.maximum(ties, 1.0), 0.0)
-    assert 0 < x.sum() < pop.alive.sum()
-    assert np.allclose(adoption.tie_share(market, pop.adopted), want, atol=1e-6)
-    N, B = pop.has.shape
-    signal = np.empty((N, 2), np.float32)
-    response._tie_signals(pop.alive, pop.has, pop.sat, pop.primary, signal)
-    wom, ref = np.empty((N, B), np.float32), np.empty((N, B), np.float32)
-    response._tie_sums(
-        adj.indptr.astype(np.int64), adj.indices.astype(np.int32), signal, market.degree,
-        np.ones(B), wom, ref,
-    )  # fmt: skip
-    deg = np.maximum(market.degree, 1.0)[:, None]
-    holders = (pop.has & (pop.sat > 0.5) & pop.alive[:, None]).astype(float)
-    at_primary = np.zeros((N, B))
-    at_primary[np.arange(N), pop.primary] = pop.sat[np.arange(N), pop.primary] * pop.alive
-    assert np.allclose(ref, (adj @ holders) / deg, atol=1e-5)
-    assert np.allclose(wom, (adj @ at_primary) / deg, atol=1e-5)
-
-
-def test_tie_passes_hold_for_seven_banks():
-    """The packed tie signal has room for every bank a market may have (up to 7)."""
-    import scipy.sparse as sp
-
-    rng = np.random.default_rng(0)
-    N, B = 2000, 7
-    alive = rng.random(N) < 0.9
-    primary = rng.integers(0, B, N).astype(np.int8)
-    has = rng.random((N, B)) < 0.5
-    has[np.arange(N), primary] = True
-    sat = rng.random((N, B)).astype(np.float32)
-    a = sp.random(N, N, density=8 / N, random_state=1, format="csr")
-    adj = sp.csr_array(((a + a.T) > 0).astype(np.float64))
-    degree = (adj @ alive.astype(float)).astype(np.float32)
-    signal = np.empty((N, 2), np.float32)
-    response._tie_signals(alive, has, sat, primary, signal)
-    wom, ref = np.empty((N, B), np.float32), np.empty((N, B), np.float32)
-    response._tie_sums(
-        adj.indptr.astype(np.int64), adj.indices.astype(np.int32), signal, degree,
-        np.ones(B), wom, ref,
-    )  # fmt: skip
-    deg = np.maximum(degree, 1.0)[:, None]
-    holders = (has & (sat > 0.5) & alive[:, None]).astype(float)
-    at_primary = np.zeros((N, B))
-    at_primary[np.arange(N), primary] = sat[np.arange(N), primary] * alive
-    assert holders[:, 5:].sum() > 0 and (primary >= 5).any()
-    assert np.allclose(ref, (adj @ holders) / deg, atol=1e-6)
-    assert np.allclose(wom, (adj @ at_primary) / deg, atol=1e-6)
+    check_tie_passes(market)

@@ -3,13 +3,14 @@
 import dataclasses
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sim.config import Environment, Levers, check_overrides
 from sim.errors import ConfigError
 from sim.outcomes import OUTCOMES
-from tests.conftest import EXPLORE, check_invariants, simulate
+from tests.conftest import EXPLORE, check_invariants, check_tie_passes, simulate
 
 LEVERS = [f for f in dataclasses.fields(Levers) if f.metadata.get("lo") is not None]
 ENV = [
@@ -120,3 +121,45 @@ def test_random_invalid_values_are_refused_naming_the_key(case):
         assert f"strategy.{name}" in str(err)
     else:
         raise AssertionError(f"strategy.{name}={value} was accepted")
+
+
+def _market_of(banks_added: dict, banks_removed: tuple = ()):
+    """The default config (small) with banks added to or removed from its market."""
+    from omegaconf import OmegaConf
+
+    from sim.compose import compose_config
+    from sim.measure import compute_outcomes
+    from sim.run import build
+
+    cfg = compose_config(["population.size=2000", "weeks=20", "seed=3", "spinup.weeks=52"])
+    d = OmegaConf.to_container(cfg, resolve=True)
+    d.pop("hydra", None)
+    for name in banks_removed:
+        del d["market"]["banks"][name]
+    d["market"]["banks"].update(banks_added)
+    m = build(OmegaConf.create(d))
+    m.run_model()
+    m.outcomes = compute_outcomes(m)
+    return m
+
+
+@pytest.mark.parametrize(
+    ("added", "removed"),
+    [
+        ({}, ("joint_stock", "city")),
+        ({"rural_a": {"share": 0.05, "brand": -0.3}, "rural_b": {"share": 0.04}}, ()),
+    ],
+    ids=["3 banks", "7 banks"],
+)
+def test_markets_of_three_and_seven_banks_run_clean(added, removed):
+    """The fewest and the most banks a market may have: invariants, finite outcomes, and the
+    network passes for every bank (the packed tie signal has room for 7)."""
+    m = _market_of(added, removed)
+    B = 5 + len(added) - len(removed)
+    assert m.pop.has.shape[1] == B
+    check_invariants(m)
+    bad = {o.name: m.outcomes[o.name] for o in OUTCOMES if not np.isfinite(m.outcomes[o.name])}
+    assert not bad, bad
+    last = m.pop.alive & m.pop.has[:, B - 1]
+    assert (m.pop.primary[last] == B - 1).any() and (m.pop.sat[last, B - 1] > 0.5).any()
+    check_tie_passes(m)
