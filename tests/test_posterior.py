@@ -457,3 +457,22 @@ def test_bad_design_on_the_command_line_exits_2_and_writes_nothing(tmp_path, cap
     err = capsys.readouterr().err
     assert f"{path}: generations = 0 is not allowed; allowed: an integer from 1" in err
     assert not (tmp_path / "results" / "posterior").exists()
+
+
+def test_the_real_market_runs_on_two_worker_processes(tmp_path):
+    """--jobs 2 with the real model: the workers run the compiled passes (numba's OpenMP
+    pool, which a forked worker cannot use: pyabc's forked workers were terminated)."""
+    import dataclasses
+
+    from sim.analysis.calibrate import load_targets
+    from sim.analysis.posterior.simulator import market_base
+
+    design = P.load_design()
+    small = dataclasses.replace(design, population=200, spinup_weeks=26, weeks=26)
+    observed = P.bands(load_targets())
+    h = run_abc(
+        tmp_path, design.priors, observed, market_base(small),
+        particles=5, generations=1, seed=4, jobs=2, progress=False,
+    )  # fmt: skip
+    facts = accepted_facts(h)
+    assert len(facts) == 5 and np.isfinite(facts[[b.fact for b in observed]].to_numpy()).all()

@@ -5,9 +5,10 @@ Generation t accepts particles with ``d <= epsilon_t`` (the band distance of
 moved by pyabc's multivariate normal kernel, weighted ``prior(theta) / sum_j
 w_j K(theta | theta_j)``. ``jobs=1`` uses pyabc's ``SingleCoreSampler`` with
 NumPy's global generator seeded by the design seed (the run reproduces
-exactly); ``jobs > 1`` uses ``MulticoreEvalParallelSampler`` (forked workers
-reseeded by the operating system: a valid sample, not reproducible draw for
-draw; each particle's own run still is, its seed being a hash of theta).
+exactly); ``jobs > 1`` uses pyabc's ``ConcurrentFutureSampler`` over ``jobs``
+spawned worker processes (each with its own random state: a valid sample, not
+reproducible draw for draw; each particle's own run still is, its seed being a
+hash of theta).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import multiprocessing as mp
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -106,15 +110,37 @@ def transition(kernel: str = "uniform", scaling: float = 1.0, uniform: float = 0
     return _transition_classes()[kernel](scaling=scaling, uniform=uniform)
 
 
+def _one_thread() -> None:
+    """A sampler worker's set-up: the model's compiled passes on one thread (one per core)."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
 def _sampler(jobs: int, progress: bool):
+    """pyabc's single-core sampler, or ``jobs`` spawned worker processes.
+
+    Not forked workers (pyabc's multicore samplers fork): the model's compiled passes run
+    on numba's OpenMP thread pool, which the lab starts on import and which does not
+    survive ``fork`` (a forked worker that runs the model is terminated). Spawned workers
+    import the lab afresh (kernels from numba's cache) and live for the whole run.
+    """
     import pyabc
 
     if jobs <= 1:
         sampler = pyabc.SingleCoreSampler()
     else:
-        sampler = pyabc.MulticoreEvalParallelSampler(n_procs=int(jobs))
+        executor = ProcessPoolExecutor(
+            max_workers=int(jobs), mp_context=mp.get_context("spawn"), initializer=_one_thread
+        )
+        sampler = pyabc.ConcurrentFutureSampler(executor, client_max_jobs=2 * int(jobs))
     sampler.show_progress = bool(progress)
     return sampler
+
+
+def _close(sampler) -> None:
+    """Stop a sampler's worker processes (if it has any)."""
+    client = getattr(sampler, "client", None)
+    if client is not None:
+        client.shutdown(wait=True, cancel_futures=True)
 
 
 def db_url(folder: Path) -> str:
@@ -165,6 +191,7 @@ def run_abc(
     """
     import pyabc
 
+    sampler = _sampler(jobs, progress)
     model = FactSimulator(base, priors, [b.fact for b in observed], seed, simulate)
     abc = pyabc.ABCSMC(
         models=model,
@@ -173,49 +200,52 @@ def run_abc(
         population_size=int(particles),
         eps=band_epsilon(quantile, min_epsilon),
         transitions=transition(kernel, kernel_scaling, kernel_uniform),
-        sampler=_sampler(jobs, progress),
+        sampler=sampler,
     )
-    url = db_url(folder)
-    if resume:
-        history = abc.load(url, 1)
-        done = history.max_t + 1
-        if _complete(history, generations, min_epsilon, ess_target):
-            log.info("the stored history is complete: %d generations", done)
-            return history
-        np.random.seed([int(seed), done])
-    else:
-        observed_stats = {b.fact: b.value for b in observed}
-        history = abc.new(url, observed_stats, meta_info={"seed": int(seed)})
-        if start is not None:
-            store_start(history, start, priors, observed_stats, [m.name for m in abc.models])
-        np.random.seed(int(seed))
-    start = time.monotonic()
-    while not _complete(history, generations, min_epsilon, ess_target):
-        left = None
-        if max_minutes:
-            left = max_minutes - (time.monotonic() - start) / 60
-            if left <= 0:
-                log.warning("stopped after --max-minutes %g", max_minutes)
-                break
-        # one generation at a time: the stopping rule is checked between them. pyabc
-        # caches the population its threshold starts from on the first run() call;
-        # clearing it makes each call start from the last generation, as one run would.
-        abc._initial_population = None
-        history = abc.run(
-            minimum_epsilon=min_epsilon,
-            max_nr_populations=1,
-            max_walltime=dt.timedelta(minutes=left) if left else None,
-        )
-        at_floor = _floor_populations(history, min_epsilon)
-        if at_floor:
-            log.info(
-                "generations at epsilon %g: %d, pooled ESS %.1f (target %g)",
-                min_epsilon,
-                len(at_floor),
-                pooled_ess(history, min_epsilon),
-                ess_target,
+    try:
+        url = db_url(folder)
+        if resume:
+            history = abc.load(url, 1)
+            done = history.max_t + 1
+            if _complete(history, generations, min_epsilon, ess_target):
+                log.info("the stored history is complete: %d generations", done)
+                return history
+            np.random.seed([int(seed), done])
+        else:
+            observed_stats = {b.fact: b.value for b in observed}
+            history = abc.new(url, observed_stats, meta_info={"seed": int(seed)})
+            if start is not None:
+                store_start(history, start, priors, observed_stats, [m.name for m in abc.models])
+            np.random.seed(int(seed))
+        start = time.monotonic()
+        while not _complete(history, generations, min_epsilon, ess_target):
+            left = None
+            if max_minutes:
+                left = max_minutes - (time.monotonic() - start) / 60
+                if left <= 0:
+                    log.warning("stopped after --max-minutes %g", max_minutes)
+                    break
+            # one generation at a time: the stopping rule is checked between them. pyabc
+            # caches the population its threshold starts from on the first run() call;
+            # clearing it makes each call start from the last generation, as one run would.
+            abc._initial_population = None
+            history = abc.run(
+                minimum_epsilon=min_epsilon,
+                max_nr_populations=1,
+                max_walltime=dt.timedelta(minutes=left) if left else None,
             )
-    return history
+            at_floor = _floor_populations(history, min_epsilon)
+            if at_floor:
+                log.info(
+                    "generations at epsilon %g: %d, pooled ESS %.1f (target %g)",
+                    min_epsilon,
+                    len(at_floor),
+                    pooled_ess(history, min_epsilon),
+                    ess_target,
+                )
+        return history
+    finally:
+        _close(sampler)
 
 
 def store_start(
