@@ -96,19 +96,30 @@ def serving(cmd: list[str], url: str, results: Path, env: dict, what: str):
         log.close()
 
 
+@contextlib.contextmanager
+def lab_server(tmp_path_factory, what: str, args: list[str], reason: str | None, **env_default):
+    """``python -m sim.app ARGS --port P`` on a free 127.0.0.1 port, results in a new
+    temporary folder: yields (``http://127.0.0.1:P``, results folder); skips with
+    ``reason`` when one is given (a missing browser or package)."""
+    if reason:
+        pytest.skip(reason)
+    results = tmp_path_factory.mktemp(f"{what}-results")
+    port = free_port()
+    env = {**os.environ, "BANKLAB_RESULTS": str(results), "PYTHONUNBUFFERED": "1"}
+    for key, value in env_default.items():
+        env.setdefault(key, str(value).format(results=results))
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "sim.app", *args, "--port", str(port)]
+    with serving(cmd, url + "/", results, env, what):
+        yield url, results
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """The app served by ``python -m sim.app`` on a free 127.0.0.1 port: (url, results dir)."""
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    results = tmp_path_factory.mktemp("results")
-    port = free_port()
-    env = {**os.environ, "BANKLAB_RESULTS": str(results), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "sim.app", "--host", "127.0.0.1", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}/"
-    with serving([*cmd, "--size", str(SIZE)], url, results, env, "app"):
-        yield url, results
+    args = ["--host", "127.0.0.1", "--size", str(SIZE)]
+    with lab_server(tmp_path_factory, "app", args, _missing()) as (url, results):
+        yield url + "/", results
 
 
 def missing_browser() -> str | None:

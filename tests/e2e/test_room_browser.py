@@ -14,13 +14,12 @@ from __future__ import annotations
 import io
 import os
 import re
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import free_port, missing_browser, serving
+from tests.e2e.conftest import lab_server, missing_browser
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
@@ -37,17 +36,11 @@ ROUND_MS = 120_000
 @pytest.fixture(scope="module")
 def room_server(tmp_path_factory):
     """``python -m sim.app room`` on a free port: (base url, results folder)."""
-    reason = missing_browser()
-    if reason:
-        pytest.skip(reason)
-    results = tmp_path_factory.mktemp("room-results")
-    port = free_port()
-    env = {**os.environ, "BANKLAB_RESULTS": str(results), "PYTHONUNBUFFERED": "1"}
-    env.setdefault("BANKLAB_CACHE", str(results / "cache"))
-    cmd = [sys.executable, "-m", "sim.app", "room", "--port", str(port), "--size", str(SIZE)]
-    url = f"http://127.0.0.1:{port}"
-    with serving([*cmd, "--key", KEY], url + "/", results, env, "room"):
-        yield url, results
+    args = ["room", "--size", str(SIZE), "--key", KEY]
+    with lab_server(
+        tmp_path_factory, "room", args, missing_browser(), BANKLAB_CACHE="{results}/cache"
+    ) as served:
+        yield served
 
 
 def _shot(page, name: str, full: bool = True) -> None:
