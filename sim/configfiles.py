@@ -15,6 +15,7 @@ defaults and ``hydra.sweeper.params``, then the command line, which wins.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import sys
 from collections.abc import Iterable, Sequence
@@ -89,8 +90,6 @@ def check_config_file(path, group: str | None):
     Returns:
         The parsed file (a mapping).
     """
-    import yaml
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -98,6 +97,27 @@ def check_config_file(path, group: str | None):
         raise ConfigError(
             f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); allowed: a UTF-8 YAML file"
         ) from err
+    key = (str(path), group, text)
+    if key not in _CHECKED:
+        try:
+            _CHECKED[key] = _check_text(path, group, text)
+        except ConfigError as err:
+            _CHECKED[key] = err
+    result = _CHECKED[key]
+    if isinstance(result, ConfigError):
+        raise ConfigError(str(result))
+    return copy.deepcopy(result)
+
+
+#: Checked files by (path, group, text): a file is parsed and checked again only when its
+#: text changes (every composition checks every file; parsing them all took 0.25 s).
+_CHECKED: dict[tuple, Any] = {}
+
+
+def _check_text(path: Path, group: str | None, text: str):
+    """:func:`check_config_file` on the file's text: the parsed mapping, or a ConfigError."""
+    import yaml
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -350,7 +370,8 @@ def register_configs(overrides: Iterable[str] = (), warn: bool = True) -> list[C
                     flush=True,
                 )
     cs = ConfigStore.instance()
-    cs.store(name="base_config", node=Config)
+    if "base_config.yaml" not in cs.repo:  # the schema never changes: typed once a process
+        cs.store(name="base_config", node=Config)
     for path in sorted(paths.SCENARIO_DIR.glob("*.yaml")):
         if path in good:
             cs.store(group="scenario", name=path.stem, node=good[path], package="scenario")
