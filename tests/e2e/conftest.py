@@ -44,13 +44,11 @@ def pytest_configure(config):
 
 
 def _missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    for module, pkg in (
-        ("playwright", "playwright"),
-        ("solara", "solara"),
-        ("solara_assets", "solara-assets"),
-    ):
+    """Why the app's browser tests cannot run (the browser, or the app's packages), or None."""
+    reason = missing_browser()
+    if reason:
+        return reason
+    for module, pkg in (("solara", "solara"), ("solara_assets", "solara-assets")):
         if importlib.util.find_spec(module) is None:
             return f"the Python package {pkg} is missing (pip install {pkg})"
     return None
@@ -63,11 +61,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(cmd: list[str], url: str, results: Path, env: dict, what: str):
-    """Run ``cmd`` (a server) from the checkout until ``url`` answers 200; stop it after.
-
-    The server's output goes to ``results/server.log``, shown when it exits early.
-    """
+def lab_server(tmp_path_factory, what: str, args: list[str], reason: str | None, **env_default):
+    """``python -m sim.app ARGS --port P`` on a free 127.0.0.1 port until it answers 200,
+    results in a new temporary folder: yields (``http://127.0.0.1:P``, results folder) and
+    stops the server after; skips with ``reason`` when one is given (a missing browser or
+    package). The server's output goes to ``server.log``, shown when it exits early."""
+    if reason:
+        pytest.skip(reason)
+    results = tmp_path_factory.mktemp(f"{what}-results")
+    port = free_port()
+    env = {**os.environ, "BANKLAB_RESULTS": str(results), "PYTHONUNBUFFERED": "1"}
+    for key, value in env_default.items():
+        env.setdefault(key, str(value).format(results=results))
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "sim.app", *args, "--port", str(port)]
     log = (results / "server.log").open("w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -79,13 +86,13 @@ def serving(cmd: list[str], url: str, results: Path, env: dict, what: str):
                     f"the {what} exited ({proc.returncode}):\n"
                     + (results / "server.log").read_text()
                 )
-            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as r:
+            with contextlib.suppress(OSError), urllib.request.urlopen(url + "/", timeout=2) as r:
                 if r.status == 200:
                     break
             if time.monotonic() > deadline:
                 pytest.fail(f"the {what} did not answer within 60 s")
             time.sleep(0.3)
-        yield
+        yield url, results
     finally:
         proc.terminate()
         try:
@@ -94,24 +101,6 @@ def serving(cmd: list[str], url: str, results: Path, env: dict, what: str):
             proc.kill()
             proc.wait(timeout=10)
         log.close()
-
-
-@contextlib.contextmanager
-def lab_server(tmp_path_factory, what: str, args: list[str], reason: str | None, **env_default):
-    """``python -m sim.app ARGS --port P`` on a free 127.0.0.1 port, results in a new
-    temporary folder: yields (``http://127.0.0.1:P``, results folder); skips with
-    ``reason`` when one is given (a missing browser or package)."""
-    if reason:
-        pytest.skip(reason)
-    results = tmp_path_factory.mktemp(f"{what}-results")
-    port = free_port()
-    env = {**os.environ, "BANKLAB_RESULTS": str(results), "PYTHONUNBUFFERED": "1"}
-    for key, value in env_default.items():
-        env.setdefault(key, str(value).format(results=results))
-    url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "sim.app", *args, "--port", str(port)]
-    with serving(cmd, url + "/", results, env, what):
-        yield url, results
 
 
 @pytest.fixture(scope="session")
